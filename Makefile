@@ -1,0 +1,69 @@
+# Audicia: turn Kubernetes audit logs into least-privilege RBAC.
+
+# Tools are pinned and installed into ./bin.
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+
+GO ?= go
+GOFLAGS_TEST ?= -race
+BENCH_REQUESTS ?= 1000000
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: generate
+generate: controller-gen ## Generate deepcopy code from the API types.
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs into config/crd/bases and copy them into the Helm chart.
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	mkdir -p charts/audicia/crds
+	rm -f charts/audicia/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/audicia/crds/
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	$(GO) fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: test
+test: vet ## Run all tests (unit and golden).
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+.PHONY: verify
+verify: generate manifests fmt ## Regenerate and fail if generated or formatted files drift from git.
+	@if [ -n "$$(git status --porcelain -- api config charts)" ] || ! git diff --quiet; then \
+		echo "generated or formatted files are out of date; run 'make generate manifests fmt' and commit:"; \
+		git status --porcelain; git --no-pager diff --stat; exit 1; \
+	fi
+
+.PHONY: bench
+bench: build ## Benchmark: decoder and pipeline micro-benchmarks, then `audicia analyze` on a synthetic log of BENCH_REQUESTS requests.
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/audit/ ./internal/pipeline/
+	AUDICIA_BIN=$(LOCALBIN)/audicia BENCH_REQUESTS=$(BENCH_REQUESTS) $(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m ./test/bench/
+
+##@ Build
+
+.PHONY: build
+build: ## Build the audicia CLI into ./bin.
+	$(GO) build -o $(LOCALBIN)/audicia ./cmd/audicia
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into ./bin.
+$(CONTROLLER_GEN):
+	GOBIN=$(LOCALBIN) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	mv $(LOCALBIN)/controller-gen $@

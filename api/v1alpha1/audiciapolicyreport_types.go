@@ -1,0 +1,211 @@
+package v1alpha1
+
+import (
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SubjectKind is the kind of identity a report is about.
+// +kubebuilder:validation:Enum=ServiceAccount;User;Group
+type SubjectKind string
+
+const (
+	// SubjectKindServiceAccount is a ServiceAccount (`system:serviceaccount:<ns>:<name>`).
+	SubjectKindServiceAccount SubjectKind = "ServiceAccount"
+	// SubjectKindUser is any other authenticated user.
+	SubjectKindUser SubjectKind = "User"
+	// SubjectKindGroup is a group listed in the source's spec.groups.
+	SubjectKindGroup SubjectKind = "Group"
+)
+
+// Subject identifies who made the requests a report describes.
+// +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' ? has(self.__namespace__) : !has(self.__namespace__)",message="namespace is set for ServiceAccounts and only for them"
+type Subject struct {
+	// kind of the subject.
+	// +required
+	Kind SubjectKind `json:"kind"`
+
+	// name of the subject: the ServiceAccount's name, the username or the group name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+
+	// namespace of a ServiceAccount; empty for Users and Groups.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// String renders the subject as a person reads it: `ServiceAccount shop/web`,
+// `User alice@corp.com`.
+func (s Subject) String() string {
+	if s.Namespace != "" {
+		return string(s.Kind) + " " + s.Namespace + "/" + s.Name
+	}
+	return string(s.Kind) + " " + s.Name
+}
+
+// SourceReference names the AudiciaSource a report comes from.
+type SourceReference struct {
+	// name of the AudiciaSource.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+}
+
+// AudiciaPolicyReportSpec identifies the subject and the source of a report.
+type AudiciaPolicyReportSpec struct {
+	// subject whose requests the report describes.
+	// +required
+	Subject Subject `json:"subject"`
+
+	// sourceRef is the AudiciaSource that observed the requests.
+	// +required
+	SourceRef SourceReference `json:"sourceRef"`
+}
+
+// ObservedRule is one permission a subject exercised: a verb on a resource (or
+// a non-resource URL) in one namespace, with how often and when.
+type ObservedRule struct {
+	// apiGroup of the resource; empty for the core group and for non-resource URLs.
+	// +optional
+	APIGroup string `json:"apiGroup,omitempty"`
+
+	// resource, with its subresource when there is one (`pods/exec`). Empty for
+	// non-resource URLs.
+	// +optional
+	Resource string `json:"resource,omitempty"`
+
+	// nonResourceURL is the path of a non-resource request without its query
+	// (`/healthz`). Empty for resource requests.
+	// +optional
+	NonResourceURL string `json:"nonResourceURL,omitempty"`
+
+	// namespace of the request; empty for cluster-scoped resources, requests
+	// across all namespaces and non-resource URLs.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// verb of the request as RBAC names it (`get`, `list`, ...; the lower-case
+	// HTTP method for non-resource URLs).
+	// +required
+	Verb string `json:"verb"`
+
+	// resourceNames are the object names the verb was used on. Empty when any
+	// request had no name, when the verb cannot be restricted by name, or when
+	// more names were seen than are kept.
+	// +optional
+	ResourceNames []string `json:"resourceNames,omitempty"`
+
+	// count is the number of requests, allowed or denied.
+	Count int64 `json:"count"`
+
+	// deniedCount is the number of those requests RBAC denied (403): permissions
+	// the subject asked for and lacks.
+	// +optional
+	DeniedCount int64 `json:"deniedCount,omitempty"`
+
+	// firstSeen is the time of the earliest request.
+	FirstSeen metav1.Time `json:"firstSeen"`
+
+	// lastSeen is the time of the latest request.
+	LastSeen metav1.Time `json:"lastSeen"`
+}
+
+// NamespaceRules are the rules suggested for one namespace.
+type NamespaceRules struct {
+	// namespace the Role is for.
+	Namespace string `json:"namespace"`
+
+	// rules of the Role.
+	Rules []rbacv1.PolicyRule `json:"rules"`
+}
+
+// SuggestedPolicy is the least-privilege RBAC that allows every observed request.
+type SuggestedPolicy struct {
+	// clusterRules go into a ClusterRole bound cluster-wide: cluster-scoped
+	// resources, requests across all namespaces and non-resource URLs (and,
+	// with scopeMode ClusterScopeAllowed, everything).
+	// +optional
+	ClusterRules []rbacv1.PolicyRule `json:"clusterRules,omitempty"`
+
+	// namespaceRules go into one Role per namespace.
+	// +optional
+	NamespaceRules []NamespaceRules `json:"namespaceRules,omitempty"`
+
+	// manifest is the multi-document YAML of the Roles, ClusterRoles and their
+	// bindings, ready for `kubectl apply -f -` after review.
+	// +optional
+	Manifest string `json:"manifest,omitempty"`
+}
+
+// AudiciaPolicyReportStatus is what Audicia learned about the subject.
+type AudiciaPolicyReportStatus struct {
+	// observedRules are the permissions the subject exercised, sorted by API
+	// group, resource, URL, namespace and verb.
+	// +optional
+	ObservedRules []ObservedRule `json:"observedRules,omitempty"`
+
+	// ruleCount is the number of observedRules.
+	// +optional
+	RuleCount int32 `json:"ruleCount,omitempty"`
+
+	// suggestedPolicy is the least-privilege RBAC for the observed rules.
+	// +optional
+	SuggestedPolicy *SuggestedPolicy `json:"suggestedPolicy,omitempty"`
+
+	// eventsObserved is the number of requests counted for the subject.
+	// +optional
+	EventsObserved int64 `json:"eventsObserved,omitempty"`
+
+	// droppedRequests counts requests not recorded because the report reached
+	// the source's limits.maxRulesPerReport.
+	// +optional
+	DroppedRequests int64 `json:"droppedRequests,omitempty"`
+
+	// lastEventTime is the time of the subject's latest request.
+	// +optional
+	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
+
+	// conditions describe the state of the report.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// AudiciaPolicyReport describes what one subject did, as seen by one source,
+// and the least-privilege RBAC that allows it. Audicia writes it; people
+// review the suggested manifest and apply it themselves.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=apr,categories=audicia
+// +kubebuilder:printcolumn:name="Subject",type=string,JSONPath=`.spec.subject.name`
+// +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.subject.kind`
+// +kubebuilder:printcolumn:name="Rules",type=integer,JSONPath=`.status.ruleCount`
+// +kubebuilder:printcolumn:name="Requests",type=integer,JSONPath=`.status.eventsObserved`
+// +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastEventTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type AudiciaPolicyReport struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec identifies the subject and the source.
+	// +required
+	Spec AudiciaPolicyReportSpec `json:"spec"`
+
+	// status is written by the operator.
+	// +optional
+	Status AudiciaPolicyReportStatus `json:"status,omitempty"`
+}
+
+// AudiciaPolicyReportList is a list of AudiciaPolicyReports.
+// +kubebuilder:object:root=true
+type AudiciaPolicyReportList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AudiciaPolicyReport `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AudiciaPolicyReport{}, &AudiciaPolicyReportList{})
+}
