@@ -1,0 +1,393 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// maxInterned bounds each intern table; a full table is dropped and refilled,
+// so memory stays flat however many distinct names a log holds.
+const maxInterned = 1 << 15
+
+// ErrNotAuditEvent is returned for JSON that is neither an audit Event nor an
+// EventList.
+var ErrNotAuditEvent = errors.New("not an audit.k8s.io Event or EventList")
+
+// errStopEarly ends decoding of an event whose remaining fields are not needed.
+var errStopEarly = errors.New("stop early")
+
+// Decoder decodes audit events. It walks the JSON once, keeps the fields
+// Audicia uses and skips the rest without building them, and shares repeated
+// strings (usernames, verbs, resources, group lists) between events instead
+// of allocating them again. A Decoder is not safe for concurrent use; give
+// each goroutine its own.
+type Decoder struct {
+	// SkipRequestReceived stops decoding an event once its stage is known to
+	// be RequestReceived: such an event is only counted, and its twin at a
+	// later stage carries everything. Its remaining fields stay empty and its
+	// tail is not checked.
+	SkipRequestReceived bool
+
+	strings map[string]string
+	groups  map[string][]string
+}
+
+// NewDecoder returns a Decoder with empty intern tables.
+func NewDecoder() *Decoder {
+	return &Decoder{strings: make(map[string]string), groups: make(map[string][]string)}
+}
+
+// Decode decodes one JSON document, an Event or an EventList, appending its
+// events to dst. Items of a list that cannot be decoded are skipped and
+// counted in malformed; err reports a document that is not an audit event or
+// list at all.
+func (d *Decoder) Decode(data []byte, dst []Event) (out []Event, malformed int, err error) {
+	s := scanner{b: data}
+	s.ws()
+	if s.peek() != '{' {
+		if s.peek() == '[' {
+			return d.decodeArray(&s, dst)
+		}
+		return dst, 0, s.errorf("expected '{'")
+	}
+	var ev Event
+	items, err := d.decodeEvent(&s, &ev)
+	if err != nil {
+		return dst, 0, err
+	}
+	s.ws()
+	if !s.eof() {
+		return dst, 0, s.errorf("unexpected data after the document")
+	}
+	if items != nil {
+		return d.decodeItems(items, dst)
+	}
+	if ev.Stage == StageUnknown && ev.Verb == "" {
+		return dst, 0, ErrNotAuditEvent
+	}
+	return append(dst, ev), 0, nil
+}
+
+func (d *Decoder) decodeArray(s *scanner, dst []Event) ([]Event, int, error) {
+	start := s.i
+	if err := s.skipValue(); err != nil {
+		return dst, 0, err
+	}
+	s.ws()
+	if !s.eof() {
+		return dst, 0, s.errorf("unexpected data after the document")
+	}
+	return d.decodeItems(s.b[start:s.i], dst)
+}
+
+// decodeItems decodes the JSON array of an EventList's items.
+func (d *Decoder) decodeItems(items []byte, dst []Event) ([]Event, int, error) {
+	s := scanner{b: items}
+	malformed := 0
+	err := s.array(func() error {
+		start := s.i
+		if err := s.skipValue(); err != nil {
+			return err
+		}
+		var ev Event
+		item := scanner{b: s.b[start:s.i]}
+		if nested, err := d.decodeEvent(&item, &ev); err != nil || nested != nil {
+			malformed++
+			return nil
+		}
+		dst = append(dst, ev)
+		return nil
+	})
+	return dst, malformed, err
+}
+
+// decodeEvent decodes one object into ev. When the object is an EventList it
+// returns the raw items array instead.
+func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
+	var requestURI []byte
+	var list bool
+	err = s.object(func(key []byte) error {
+		switch string(key) {
+		case "kind":
+			v, err := s.str()
+			list = string(v) == "EventList"
+			return err
+		case "apiVersion":
+			v, err := s.str()
+			ev.APIVersion = d.intern(v)
+			return err
+		case "auditID":
+			v, err := s.str()
+			ev.AuditID = parseID(v)
+			return err
+		case "stage":
+			v, err := s.str()
+			ev.Stage = parseStage(v)
+			if err == nil && ev.Stage == StageRequestReceived && d.SkipRequestReceived {
+				return errStopEarly
+			}
+			return err
+		case "verb":
+			v, err := s.str()
+			ev.Verb = d.intern(v)
+			return err
+		case "requestURI":
+			v, err := s.rawStr() // resolved only if it turns out to be needed
+			requestURI = v
+			return err
+		case "user":
+			return d.decodeUser(s, &ev.User)
+		case "impersonatedUser":
+			if s.null() {
+				return nil
+			}
+			ev.Impersonated = true
+			return d.decodeUser(s, &ev.ImpersonatedUser)
+		case "objectRef":
+			if s.null() {
+				return nil
+			}
+			ev.HasObjectRef = true
+			return d.decodeObjectRef(s, &ev.ObjectRef)
+		case "responseStatus":
+			return d.decodeStatus(s, ev)
+		case "requestReceivedTimestamp":
+			return s.timestamp(&ev.RequestReceivedNanos)
+		case "annotations":
+			return d.decodeAnnotations(s, ev)
+		case "items":
+			if s.null() {
+				items = []byte("[]")
+				return nil
+			}
+			start := s.i
+			if err := s.skipValue(); err != nil {
+				return err
+			}
+			items = s.b[start:s.i]
+			return nil
+		}
+		return s.skipValue()
+	})
+	if err == errStopEarly {
+		s.i = len(s.b)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if list {
+		if items == nil {
+			items = []byte("[]")
+		}
+		return items, nil
+	}
+	if !ev.HasObjectRef && requestURI != nil {
+		if ev.RequestPath, err = d.requestPath(requestURI); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {
+	if s.null() {
+		return nil
+	}
+	return s.object(func(key []byte) error {
+		switch string(key) {
+		case "username":
+			v, err := s.str()
+			u.Username = d.intern(v)
+			return err
+		case "groups":
+			g, err := d.groupList(s)
+			u.Groups = g
+			return err
+		}
+		return s.skipValue()
+	})
+}
+
+func (d *Decoder) decodeObjectRef(s *scanner, o *ObjectRef) error {
+	return s.object(func(key []byte) error {
+		var field *string
+		switch string(key) {
+		case "resource":
+			field = &o.Resource
+		case "namespace":
+			field = &o.Namespace
+		case "name":
+			field = &o.Name
+		case "apiGroup":
+			field = &o.APIGroup
+		case "subresource":
+			field = &o.Subresource
+		default:
+			return s.skipValue()
+		}
+		v, err := s.str()
+		*field = d.intern(v)
+		return err
+	})
+}
+
+func (d *Decoder) decodeStatus(s *scanner, ev *Event) error {
+	if s.null() {
+		return nil
+	}
+	return s.object(func(key []byte) error {
+		if string(key) == "code" {
+			n, err := s.int32()
+			ev.Code = n
+			return err
+		}
+		return s.skipValue()
+	})
+}
+
+func (d *Decoder) decodeAnnotations(s *scanner, ev *Event) error {
+	if s.null() {
+		return nil
+	}
+	return s.object(func(key []byte) error {
+		if string(key) != "authorization.k8s.io/decision" {
+			return s.skipValue()
+		}
+		v, err := s.str()
+		switch string(v) {
+		case "allow":
+			ev.Decision = DecisionAllow
+		case "forbid":
+			ev.Decision = DecisionForbid
+		}
+		return err
+	})
+}
+
+// groupList decodes an array of group names, sharing the slice between
+// events whose lists are byte-for-byte the same.
+func (d *Decoder) groupList(s *scanner) ([]string, error) {
+	if s.null() {
+		return nil, nil
+	}
+	start := s.i
+	if err := s.skipValue(); err != nil {
+		return nil, err
+	}
+	raw := s.b[start:s.i]
+	if g, ok := d.groups[string(raw)]; ok {
+		return g, nil
+	}
+	var groups []string
+	list := scanner{b: raw}
+	err := list.array(func() error {
+		v, err := list.str()
+		groups = append(groups, d.intern(v))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if groups == nil {
+		groups = []string{}
+	}
+	if len(d.groups) >= maxInterned {
+		clear(d.groups)
+	}
+	d.groups[string(raw)] = groups
+	return groups, nil
+}
+
+// requestPath drops the query from a request URI still in its JSON form.
+// A literal '?' ends the path; encoders do not escape it.
+func (d *Decoder) requestPath(raw []byte) (string, error) {
+	if i := bytes.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[:i]
+	}
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		path, err := unquote(raw)
+		if err != nil {
+			return "", err
+		}
+		if i := bytes.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		return d.intern(path), nil
+	}
+	return d.intern(raw), nil
+}
+
+// intern returns the string for b, allocating only the first time it is seen.
+// b is the decoded value (escapes already resolved).
+func (d *Decoder) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := d.strings[string(b)]; ok {
+		return s
+	}
+	if len(d.strings) >= maxInterned {
+		clear(d.strings)
+	}
+	s := string(b)
+	d.strings[s] = s
+	return s
+}
+
+// parseID reads a textual UUID into its 16 bytes, or hashes any other ID.
+func parseID(b []byte) ID {
+	var id ID
+	if len(b) == 0 {
+		return id
+	}
+	if len(b) == 36 && b[8] == '-' && b[13] == '-' && b[18] == '-' && b[23] == '-' {
+		j := 0
+		ok := true
+		for i := 0; i < 36 && ok; {
+			if i == 8 || i == 13 || i == 18 || i == 23 {
+				i++
+				continue
+			}
+			hi, ok1 := fromHex(b[i])
+			lo, ok2 := fromHex(b[i+1])
+			ok = ok1 && ok2
+			id[j] = hi<<4 | lo
+			j++
+			i += 2
+		}
+		if ok {
+			return id
+		}
+	}
+	sum := sha256.Sum256(b)
+	copy(id[:], sum[:16])
+	return id
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// unquote resolves the escapes of a JSON string body; rare in audit logs, so
+// it defers to encoding/json.
+func unquote(body []byte) ([]byte, error) {
+	quoted := make([]byte, 0, len(body)+2)
+	quoted = append(append(append(quoted, '"'), body...), '"')
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		return nil, fmt.Errorf("invalid string escape: %w", err)
+	}
+	return []byte(s), nil
+}

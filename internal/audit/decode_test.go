@@ -1,0 +1,236 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+)
+
+// sharedLogs are audit logs written by a real kube-apiserver.
+func sharedLogs(t testing.TB) []string {
+	t.Helper()
+	logs, err := filepath.Glob("../../../shared/testdata/*.audit.log")
+	require.NoError(t, err)
+	require.NotEmpty(t, logs, "the shared audit logs are missing: expected ../shared/testdata beside the repository")
+	return logs
+}
+
+func readLines(t testing.TB, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var lines [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines = append(lines, bytes.Clone(sc.Bytes()))
+	}
+	require.NoError(t, sc.Err())
+	return lines
+}
+
+// fromUpstream is what the decoder must produce for an event decoded by the
+// upstream types.
+func fromUpstream(e *auditv1.Event) Event {
+	out := Event{
+		APIVersion:           e.APIVersion,
+		AuditID:              parseID([]byte(e.AuditID)),
+		Stage:                parseStage([]byte(e.Stage)),
+		Verb:                 e.Verb,
+		User:                 UserInfo{Username: e.User.Username, Groups: e.User.Groups},
+		RequestReceivedNanos: e.RequestReceivedTimestamp.UnixNano(),
+	}
+	if e.RequestReceivedTimestamp.IsZero() {
+		out.RequestReceivedNanos = 0
+	}
+	if e.ImpersonatedUser != nil {
+		out.Impersonated = true
+		out.ImpersonatedUser = UserInfo{Username: e.ImpersonatedUser.Username, Groups: e.ImpersonatedUser.Groups}
+	}
+	if e.ObjectRef != nil {
+		out.HasObjectRef = true
+		out.ObjectRef = ObjectRef{
+			Resource: e.ObjectRef.Resource, Namespace: e.ObjectRef.Namespace, Name: e.ObjectRef.Name,
+			APIGroup: e.ObjectRef.APIGroup, Subresource: e.ObjectRef.Subresource,
+		}
+	} else {
+		out.RequestPath, _, _ = strings.Cut(e.RequestURI, "?")
+	}
+	if e.ResponseStatus != nil {
+		out.Code = e.ResponseStatus.Code
+	}
+	switch e.Annotations["authorization.k8s.io/decision"] {
+	case "allow":
+		out.Decision = DecisionAllow
+	case "forbid":
+		out.Decision = DecisionForbid
+	}
+	return out
+}
+
+func decodeOne(t testing.TB, line []byte) Event {
+	t.Helper()
+	events, malformed, err := NewDecoder().Decode(line, nil)
+	require.NoError(t, err)
+	require.Zero(t, malformed)
+	require.Len(t, events, 1)
+	return events[0]
+}
+
+func TestDecodeAgreesWithUpstreamOnRealLogs(t *testing.T) {
+	for _, path := range sharedLogs(t) {
+		lines := readLines(t, path)
+		require.NotEmpty(t, lines)
+		for i, line := range lines {
+			var want auditv1.Event
+			require.NoError(t, json.Unmarshal(line, &want), "%s:%d", path, i+1)
+			assert.Equal(t, fromUpstream(&want), decodeOne(t, line), "%s:%d", path, i+1)
+		}
+	}
+}
+
+func TestDecodeHandcrafted(t *testing.T) {
+	tests := map[string]string{
+		"escapes in strings": `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x-1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/namespaces/a/configmaps/b\u0026c?x=1","user":{"username":"al\"ice\u00e9@corp.com","groups":["g\\1","g2"]},"objectRef":{"resource":"configmaps","namespace":"a","name":"b\u0026c","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200}}`,
+		"non-resource url with query": `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"8087f4f3-2bb9-4b17-8f58-e040c6f14af4","stage":"ResponseComplete","verb":"get","requestURI":"/healthz?verbose=1\u0026x","user":{"username":"u"}}`,
+		"nulls and odd values":        `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"","stage":"Panic","verb":"delete","user":{"username":"u","groups":null,"extra":{"k":["v"]}},"impersonatedUser":null,"objectRef":null,"responseStatus":null,"annotations":null,"requestObject":{"a":[1,2.5e3,-3,true,false,null,{"b":"}"}]}}`,
+		"impersonation":               `{"apiVersion":"audit.k8s.io/v1","kind":"Event","auditID":"8087F4F3-2BB9-4B17-8F58-E040C6F14AF4","stage":"ResponseStarted","verb":"watch","user":{"username":"admin"},"impersonatedUser":{"username":"system:serviceaccount:a:b","groups":[]},"objectRef":{"resource":"pods","namespace":"a"},"responseStatus":{"code":403},"annotations":{"authorization.k8s.io/decision":"forbid"},"requestReceivedTimestamp":"2024-02-29T23:59:59.999999Z","stageTimestamp":"2026-11-21T20:06:46.000001+01:00"}`,
+		"whitespace everywhere":       " { \"kind\" : \"Event\" , \"stage\" : \"ResponseComplete\" , \"verb\" : \"list\" , \"user\" : { \"username\" : \"u\" , \"groups\" : [ \"a\" , \"b\" ] } , \"responseStatus\" : { \"code\" : 200 } } ",
+	}
+	for name, line := range tests {
+		t.Run(name, func(t *testing.T) {
+			var want auditv1.Event
+			require.NoError(t, json.Unmarshal([]byte(line), &want))
+			assert.Equal(t, fromUpstream(&want), decodeOne(t, []byte(line)))
+		})
+	}
+}
+
+func TestDecodeV1beta1(t *testing.T) {
+	line := `{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","metadata":{"creationTimestamp":"2019-01-01T00:00:00Z"},"level":"Metadata","timestamp":"2019-01-01T00:00:00Z","auditID":"8087f4f3-2bb9-4b17-8f58-e040c6f14af4","stage":"ResponseComplete","requestURI":"/apis/extensions/v1beta1/namespaces/a/deployments","verb":"list","user":{"username":"bob","groups":["dev"]},"objectRef":{"resource":"deployments","namespace":"a","apiGroup":"extensions","apiVersion":"v1beta1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2019-01-01T00:00:00.000001Z","stageTimestamp":"2019-01-01T00:00:00.000002Z"}`
+	ev := decodeOne(t, []byte(line))
+	assert.Equal(t, "audit.k8s.io/v1beta1", ev.APIVersion)
+	assert.Equal(t, "bob", ev.User.Username)
+	assert.Equal(t, ObjectRef{Resource: "deployments", Namespace: "a", APIGroup: "extensions"}, ev.ObjectRef)
+	assert.Equal(t, int32(200), ev.Code)
+	assert.Equal(t, int64(1546300800000001000), ev.RequestReceivedNanos)
+}
+
+func TestDecodeEventList(t *testing.T) {
+	lines := readLines(t, sharedLogs(t)[0])
+	body := []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[` +
+		string(bytes.Join(lines, []byte(","))) + `,{"kind":"Event","stage":12},"garbage"]}`)
+	events, malformed, err := NewDecoder().Decode(body, nil)
+	require.NoError(t, err)
+	assert.Len(t, events, len(lines))
+	assert.Equal(t, 2, malformed)
+
+	events, malformed, err = NewDecoder().Decode([]byte(`{"kind":"EventList","items":null}`), nil)
+	require.NoError(t, err)
+	assert.Empty(t, events)
+	assert.Zero(t, malformed)
+}
+
+func TestDecodeRejectsMalformed(t *testing.T) {
+	line := readLines(t, sharedLogs(t)[0])[1]
+	bad := map[string][]byte{
+		"empty":             nil,
+		"truncated":         line[:len(line)/2],
+		"not an object":     []byte(`"hello"`),
+		"not an event":      []byte(`{"hello":"world"}`),
+		"trailing garbage":  append(bytes.Clone(line), []byte(`x`)...),
+		"bad literal":       []byte(`{"stage":"ResponseComplete","verb":"get","x":nul}`),
+		"unterminated":      []byte(`{"stage":"ResponseComplete","verb":"get`),
+		"code not a number": []byte(`{"stage":"ResponseComplete","verb":"get","responseStatus":{"code":"200"}}`),
+		"bad timestamp":     []byte(`{"stage":"ResponseComplete","verb":"get","requestReceivedTimestamp":"yesterday"}`),
+		"missing colon":     []byte(`{"stage" "ResponseComplete"}`),
+		"bad escape":        []byte(`{"stage":"ResponseComplete","verb":"g\et"}`),
+	}
+	for name, in := range bad {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := NewDecoder().Decode(in, nil)
+			assert.Error(t, err)
+		})
+	}
+	_, _, err := NewDecoder().Decode([]byte(`{"hello":"world"}`), nil)
+	assert.True(t, errors.Is(err, ErrNotAuditEvent))
+}
+
+func TestDecoderSharesRepeatedStrings(t *testing.T) {
+	line := readLines(t, sharedLogs(t)[0])[1]
+	dec := NewDecoder()
+	a, _, err := dec.Decode(line, nil)
+	require.NoError(t, err)
+	b, _, err := dec.Decode(line, nil)
+	require.NoError(t, err)
+	assert.Same(t, &a[0].User.Groups[0], &b[0].User.Groups[0], "equal group lists share one slice")
+	allocs := testing.AllocsPerRun(100, func() { _, _, _ = dec.Decode(line, a[:0]) })
+	assert.Zero(t, allocs, "decoding a line seen before allocates nothing")
+}
+
+func TestParseRFC3339UTC(t *testing.T) {
+	for _, s := range []string{
+		"2026-11-21T20:06:46.347340Z", "1970-01-01T00:00:00Z", "2000-02-29T12:00:00.1Z",
+		"1969-12-31T23:59:59.999999999Z", "2100-03-01T00:00:00Z", "0001-01-01T00:00:00Z",
+	} {
+		want, err := parseTimeStd(s)
+		require.NoError(t, err)
+		got, ok := parseRFC3339UTC([]byte(s))
+		require.True(t, ok, s)
+		assert.Equal(t, want, got, s)
+	}
+	for _, s := range []string{"2026-02-30T00:00:00Z", "2026-11-21T20:06:46+01:00", "2026-11-21T24:00:00Z", "2026-11-21T20:06:46.Z", "2026-11-21 20:06:46Z"} {
+		_, ok := parseRFC3339UTC([]byte(s))
+		assert.False(t, ok, s)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, path := range sharedLogs(f) {
+		for _, line := range readLines(f, path)[:20] {
+			f.Add(line)
+		}
+	}
+	f.Add([]byte(`{"kind":"EventList","items":[{"stage":"Panic","verb":"get"}]}`))
+	f.Add([]byte(`[{"stage":"Panic","verb":"get","user":{"groups":["a\u0026"]}}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec := NewDecoder()
+		_, _, _ = dec.Decode(data, nil) // must not panic, whatever the input
+
+		// For any event the upstream types accept, their canonical encoding
+		// must decode to the same fields.
+		var up auditv1.Event
+		if json.Unmarshal(data, &up) != nil {
+			return
+		}
+		canonical, err := json.Marshal(&up)
+		require.NoError(t, err)
+		events, _, err := dec.Decode(canonical, nil)
+		if up.Stage == "" && up.Verb == "" && up.Kind != "EventList" {
+			require.ErrorIs(t, err, ErrNotAuditEvent)
+			return
+		}
+		if up.Kind == "EventList" {
+			return // a list's items are not fields of auditv1.Event
+		}
+		require.NoError(t, err, "%s", canonical)
+		require.Len(t, events, 1)
+		require.Equal(t, fromUpstream(&up), events[0], "%s", canonical)
+	})
+}
+
+func parseTimeStd(s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t.UnixNano(), err
+}

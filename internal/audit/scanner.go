@@ -1,0 +1,408 @@
+package audit
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// scanner walks a JSON document in place. It reads the values Audicia needs
+// and skips the others without decoding them: skipping only has to find where
+// a value ends, which for the long strings of an audit event (user agents,
+// messages, annotations) is a vectorised search for the closing quote.
+type scanner struct {
+	b []byte
+	i int
+}
+
+// SyntaxError describes malformed JSON and where it was found.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("malformed JSON at byte %d: %s", e.Offset, e.Msg)
+}
+
+func (s *scanner) errorf(format string, args ...any) error {
+	return &SyntaxError{Offset: s.i, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *scanner) eof() bool { return s.i >= len(s.b) }
+
+// ws skips whitespace. Audit logs are compact, so the first test almost
+// always ends it; any control byte counts as whitespace.
+func (s *scanner) ws() {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] > ' ' {
+		return
+	}
+	for i < len(b) && b[i] <= ' ' {
+		i++
+	}
+	s.i = i
+}
+
+// peek returns the next byte, or 0 at the end.
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) expect(c byte) error {
+	s.ws()
+	if s.peek() != c {
+		if s.eof() {
+			return s.errorf("unexpected end, expected %q", c)
+		}
+		return s.errorf("expected %q, found %q", c, s.b[s.i])
+	}
+	s.i++
+	return nil
+}
+
+// null consumes a JSON null if one comes next.
+func (s *scanner) null() bool {
+	s.ws()
+	if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+// object calls member for each key of an object; member must consume the value.
+func (s *scanner) object(member func(key []byte) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	s.ws()
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		if s.peek() != '"' {
+			return s.errorf("expected a key")
+		}
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		s.ws()
+		if err := member(key); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eof() {
+			return s.errorf("unexpected end of object")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return s.errorf("expected ',' or '}' in object")
+		}
+	}
+}
+
+// array calls elem for each element of an array; elem must consume it.
+func (s *scanner) array(elem func() error) error {
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	s.ws()
+	if s.peek() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		if err := elem(); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eof() {
+			return s.errorf("unexpected end of array")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return s.errorf("expected ',' or ']' in array")
+		}
+	}
+}
+
+// str reads a string and returns its decoded bytes. Without escapes (the
+// common case) the result aliases the input.
+func (s *scanner) str() ([]byte, error) {
+	body, err := s.rawStr()
+	if err != nil || bytes.IndexByte(body, '\\') < 0 {
+		return body, err
+	}
+	return unquote(body)
+}
+
+// rawStr reads a string and returns its body with escapes unresolved.
+func (s *scanner) rawStr() ([]byte, error) {
+	s.ws()
+	if s.peek() != '"' {
+		return nil, s.errorf("expected a string")
+	}
+	start := s.i + 1
+	if err := s.skipString(); err != nil {
+		return nil, err
+	}
+	return s.b[start : s.i-1], nil
+}
+
+// skipString moves past a string whose opening quote is at s.i. Keys and
+// most values are short, so a plain loop looks at the first bytes before the
+// vectorised search takes over.
+func (s *scanner) skipString() error {
+	if end, ok := stringEnd(s.b, s.i); ok {
+		s.i = end
+		return nil
+	}
+	return s.errorf("unterminated string")
+}
+
+// stringEnd returns the index after the closing quote of the string whose
+// opening quote is at open.
+func stringEnd(b []byte, open int) (int, bool) {
+	i := open + 1
+	for end := min(i+16, len(b)); i < end; i++ {
+		switch b[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			goto slow
+		}
+	}
+slow:
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return 0, false
+		}
+		i += j
+		backslashes := 0
+		for k := i - 1; k > open && b[k] == '\\'; k-- {
+			backslashes++
+		}
+		i++
+		if backslashes%2 == 0 {
+			return i, true
+		}
+	}
+}
+
+// skipValue moves past any JSON value.
+func (s *scanner) skipValue() error {
+	s.ws()
+	if s.eof() {
+		return s.errorf("unexpected end, expected a value")
+	}
+	switch c := s.b[s.i]; c {
+	case '"':
+		return s.skipString()
+	case '{', '[':
+		return s.skipNested()
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			s.skipNumber()
+			return nil
+		}
+		return s.errorf("unexpected %q", c)
+	}
+}
+
+// skipNested moves past an object or array by counting brackets outside strings.
+func (s *scanner) skipNested() error {
+	depth := 0
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '"':
+			if err := s.skipString(); err != nil {
+				return err
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				s.i++
+				return nil
+			}
+		}
+		s.i++
+	}
+	return s.errorf("unterminated object or array")
+}
+
+func (s *scanner) literal(word string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(word)) {
+		return s.errorf("invalid literal")
+	}
+	s.i += len(word)
+	return nil
+}
+
+func (s *scanner) skipNumber() {
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; {
+		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) int32() (int32, error) {
+	s.ws()
+	start := s.i
+	neg := s.peek() == '-'
+	if neg {
+		s.i++
+	}
+	var n int64
+	digits := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		n = n*10 + int64(s.b[s.i]-'0')
+		digits++
+		s.i++
+		if n > 1<<31 {
+			return 0, s.errorf("number out of range")
+		}
+	}
+	if digits == 0 {
+		s.i = start
+		return 0, s.errorf("expected an integer")
+	}
+	if neg {
+		n = -n
+	}
+	return int32(n), nil
+}
+
+// timestamp reads an RFC 3339 time into Unix nanoseconds. A null leaves it zero.
+func (s *scanner) timestamp(dst *int64) error {
+	if s.null() {
+		return nil
+	}
+	v, err := s.str()
+	if err != nil {
+		return err
+	}
+	if len(v) == 0 {
+		return nil
+	}
+	if n, ok := parseRFC3339UTC(v); ok {
+		*dst = n
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v))
+	if err != nil {
+		return fmt.Errorf("invalid timestamp %q: %w", v, err)
+	}
+	*dst = t.UnixNano()
+	return nil
+}
+
+// parseRFC3339UTC parses the form kube-apiserver writes,
+// `2006-01-02T15:04:05.999999999Z`, without allocating. Other forms (offsets)
+// report !ok and go to time.Parse.
+func parseRFC3339UTC(b []byte) (int64, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return 0, false
+	}
+	num := func(from, to int) (int, bool) {
+		n := 0
+		for _, c := range b[from:to] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 7)
+	day, ok3 := num(8, 10)
+	hour, ok4 := num(11, 13)
+	minute, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	nanos := 0
+	if rest := b[19 : len(b)-1]; len(rest) > 0 {
+		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+			return 0, false
+		}
+		frac, ok := num(20, len(b)-1)
+		if !ok {
+			return 0, false
+		}
+		for range 10 - len(rest) {
+			frac *= 10
+		}
+		nanos = frac
+	}
+	if day > daysIn(month, year) {
+		return 0, false
+	}
+	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
+	return secs*1e9 + int64(nanos), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil counts days from 1970-01-01 to the given proleptic Gregorian date.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
+}

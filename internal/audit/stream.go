@@ -1,0 +1,253 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+)
+
+const (
+	// DefaultMaxLineBytes is the longest line Stream decodes; longer lines are
+	// counted as oversized and skipped.
+	DefaultMaxLineBytes = 8 << 20
+	// maxDocumentBytes bounds a single-document input (a pretty-printed
+	// EventList), which has to be held whole.
+	maxDocumentBytes = 1 << 30
+	chunkBytes       = 1 << 20
+)
+
+// StreamOptions tune Stream.
+type StreamOptions struct {
+	// Workers decoding in parallel; zero means GOMAXPROCS.
+	Workers int
+	// MaxLineBytes is the longest line decoded; zero means DefaultMaxLineBytes.
+	MaxLineBytes int
+}
+
+// StreamStats count what Stream read.
+type StreamStats struct {
+	// Bytes read from the input.
+	Bytes int64
+	// Lines that were not empty (a single-document input counts as one).
+	Lines int64
+	// Events decoded.
+	Events int64
+	// Malformed lines or list items that could not be decoded.
+	Malformed int64
+	// Oversized lines longer than MaxLineBytes, skipped.
+	Oversized int64
+}
+
+func (s *StreamStats) add(o StreamStats) {
+	s.Bytes += o.Bytes
+	s.Lines += o.Lines
+	s.Events += o.Events
+	s.Malformed += o.Malformed
+	s.Oversized += o.Oversized
+}
+
+// Stream decodes the audit events in r and hands them to sink in batches. The
+// input is JSON lines as kube-apiserver's log backend writes them (each line
+// an Event, or an EventList), or one JSON document: an EventList or an array
+// of events, pretty-printed or not.
+//
+// Lines are decoded by several workers, so batches arrive in no particular
+// order; sink is called from one goroutine at a time and must not keep the
+// batch slice (the events' contents it may keep). A malformed line is counted
+// and skipped; only a read error stops the stream.
+func Stream(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	first := make([]byte, chunkBytes)
+	n, err := io.ReadFull(r, first)
+	first = first[:n]
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return StreamStats{}, err
+	}
+	if isSingleDocument(first) {
+		return streamDocument(io.MultiReader(bytes.NewReader(first), r), sink)
+	}
+	return streamLines(io.MultiReader(bytes.NewReader(first), r), opts, sink)
+}
+
+// isSingleDocument tells a whole-document input from JSON lines by its first
+// line: a JSON-lines file starts with a complete object on one line.
+func isSingleDocument(head []byte) bool {
+	head = bytes.TrimLeft(head, " \t\r\n")
+	if len(head) > 0 && head[0] == '[' {
+		return true
+	}
+	line := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line = head[:i]
+	} else {
+		return false
+	}
+	line = bytes.TrimSpace(line)
+	return len(line) > 0 && line[0] == '{' && line[len(line)-1] != '}'
+}
+
+func streamDocument(r io.Reader, sink func([]Event)) (StreamStats, error) {
+	doc, err := io.ReadAll(io.LimitReader(r, maxDocumentBytes+1))
+	if err != nil {
+		return StreamStats{}, err
+	}
+	stats := StreamStats{Bytes: int64(len(doc)), Lines: 1}
+	if len(doc) > maxDocumentBytes {
+		return stats, fmt.Errorf("a single JSON document larger than %d bytes cannot be read; write the events as JSON lines", maxDocumentBytes)
+	}
+	events, malformed, err := NewDecoder().Decode(doc, nil)
+	if err != nil {
+		stats.Malformed++
+		return stats, nil
+	}
+	stats.Events = int64(len(events))
+	stats.Malformed = int64(malformed)
+	if len(events) > 0 {
+		sink(events)
+	}
+	return stats, nil
+}
+
+type decodedBatch struct {
+	events []Event
+	stats  StreamStats
+}
+
+func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, error) {
+	chunks := make(chan []byte, opts.Workers)
+	batches := make(chan decodedBatch, opts.Workers)
+	var buffers, eventSlices sync.Pool
+
+	var readStats StreamStats
+	var readErr error
+	go func() {
+		defer close(chunks)
+		readStats, readErr = splitChunks(r, opts.MaxLineBytes, &buffers, chunks)
+	}()
+
+	var workers sync.WaitGroup
+	for range opts.Workers {
+		workers.Go(func() {
+			dec := NewDecoder()
+			for chunk := range chunks {
+				events, _ := eventSlices.Get().([]Event)
+				b := decodedBatch{events: events[:0]}
+				b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events)
+				buffers.Put(chunk[:0]) //nolint:staticcheck // a slice header is small next to the megabyte it names
+				batches <- b
+			}
+		})
+	}
+	go func() {
+		workers.Wait()
+		close(batches)
+	}()
+
+	var stats StreamStats
+	for b := range batches {
+		if len(b.events) > 0 {
+			sink(b.events)
+		}
+		stats.add(b.stats)
+		eventSlices.Put(b.events[:0]) //nolint:staticcheck // see above
+	}
+	stats.add(readStats)
+	return stats, readErr
+}
+
+// decodeLines decodes every line of a chunk.
+func decodeLines(dec *Decoder, chunk []byte, maxLine int, events []Event) ([]Event, StreamStats) {
+	var stats StreamStats
+	for len(chunk) > 0 {
+		line := chunk
+		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
+			line, chunk = chunk[:i], chunk[i+1:]
+		} else {
+			chunk = nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		stats.Lines++
+		if len(line) > maxLine {
+			stats.Oversized++
+			continue
+		}
+		before := len(events)
+		var malformed int
+		var err error
+		events, malformed, err = dec.Decode(line, events)
+		stats.Malformed += int64(malformed)
+		if err != nil {
+			stats.Malformed++
+		}
+		stats.Events += int64(len(events) - before)
+	}
+	return events, stats
+}
+
+// splitChunks reads r into chunks of whole lines and sends them. A line
+// longer than maxLine is dropped up to its newline and counted.
+func splitChunks(r io.Reader, maxLine int, buffers *sync.Pool, out chan<- []byte) (StreamStats, error) {
+	var stats StreamStats
+	var carry []byte   // the start of a line that continues in the next read
+	skipping := false // inside an oversized line, dropping until its newline
+	for {
+		buf, _ := buffers.Get().([]byte)
+		if cap(buf) < len(carry)+chunkBytes {
+			buf = make([]byte, 0, len(carry)+chunkBytes)
+		}
+		buf = append(buf[:0], carry...)
+		n, err := io.ReadFull(r, buf[len(buf):len(buf)+chunkBytes])
+		stats.Bytes += int64(n)
+		data := buf[:len(buf)+n]
+		done := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !done {
+			return stats, err
+		}
+		if skipping {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				carry = carry[:0]
+				if done {
+					return stats, nil
+				}
+				buffers.Put(buf[:0]) //nolint:staticcheck // see streamLines
+				continue
+			}
+			data = data[i+1:]
+			skipping = false
+		}
+		if done {
+			if len(data) > maxLine {
+				stats.Oversized++
+			} else if len(data) > 0 {
+				out <- data
+			}
+			return stats, nil
+		}
+		last := bytes.LastIndexByte(data, '\n')
+		if last < 0 {
+			if len(data) > maxLine {
+				stats.Oversized++
+				skipping = true
+				carry = carry[:0]
+			} else {
+				carry = append(carry[:0], data...)
+			}
+			buffers.Put(buf[:0]) //nolint:staticcheck // see streamLines
+			continue
+		}
+		carry = append(carry[:0], data[last+1:]...)
+		out <- data[:last+1]
+	}
+}
