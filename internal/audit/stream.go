@@ -199,7 +199,7 @@ func decodeLines(dec *Decoder, chunk []byte, maxLine int, events []Event) ([]Eve
 // longer than maxLine is dropped up to its newline and counted.
 func splitChunks(r io.Reader, maxLine int, buffers *sync.Pool, out chan<- []byte) (StreamStats, error) {
 	var stats StreamStats
-	var carry []byte   // the start of a line that continues in the next read
+	var carry []byte  // the start of a line that continues in the next read
 	skipping := false // inside an oversized line, dropping until its newline
 	for {
 		buf, _ := buffers.Get().([]byte)
