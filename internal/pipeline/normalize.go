@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"strings"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/audit"
+	"github.com/audicia/audicia/internal/policy"
+)
+
+// Atom is one permission as RBAC checks it: a verb on a resource (with its
+// subresource) or a non-resource URL, in a namespace ("" for cluster scope).
+type Atom struct {
+	APIGroup       string
+	Resource       string
+	NonResourceURL string
+	Namespace      string
+	Verb           string
+}
+
+// request is an audit event reduced to what the store records.
+type request struct {
+	atom   Atom
+	name   string // object name, for resourceNames
+	denied bool
+	at     int64 // request time, Unix nanoseconds
+}
+
+const serviceAccountPrefix = "system:serviceaccount:"
+
+// subjectOf names the kind of identity a username stands for.
+func subjectOf(username string) v1alpha1.Subject {
+	if rest, ok := strings.CutPrefix(username, serviceAccountPrefix); ok {
+		if ns, name, ok := strings.Cut(rest, ":"); ok && ns != "" && name != "" && !strings.Contains(name, ":") {
+			return v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: ns, Name: name}
+		}
+	}
+	return v1alpha1.Subject{Kind: v1alpha1.SubjectKindUser, Name: username}
+}
+
+// isSystemUser reports a control-plane identity (`system:*`) that is not a
+// ServiceAccount.
+func isSystemUser(s v1alpha1.Subject) bool {
+	return s.Kind == v1alpha1.SubjectKindUser && strings.HasPrefix(s.Name, "system:")
+}
+
+// deprecatedGroups maps resources of removed API groups to their successors.
+var deprecatedGroups = map[[2]string]string{
+	{"extensions", "deployments"}:         "apps",
+	{"extensions", "daemonsets"}:          "apps",
+	{"extensions", "replicasets"}:         "apps",
+	{"extensions", "ingresses"}:           "networking.k8s.io",
+	{"extensions", "networkpolicies"}:     "networking.k8s.io",
+	{"extensions", "podsecuritypolicies"}: "policy",
+	{"apps", "podsecuritypolicies"}:       "policy",
+}
+
+// normalize reduces an event to the permission it exercised. ok is false for
+// an event RBAC cannot express (no verb, a verb RBAC does not know).
+func normalize(ev *audit.Event, migrate bool) (r request, ok bool) {
+	r.at = ev.RequestReceivedNanos
+	r.denied = ev.Decision == audit.DecisionForbid || (ev.Decision == audit.DecisionUnknown && ev.Code == 403)
+	r.atom.Verb = ev.Verb
+	if !ev.HasObjectRef {
+		r.atom.NonResourceURL = ev.RequestPath
+		return r, strings.HasPrefix(ev.RequestPath, "/") && policy.IsNonResourceVerb(ev.Verb)
+	}
+	ref := &ev.ObjectRef
+	if ref.Resource == "" || !policy.IsResourceVerb(ev.Verb) {
+		return r, false
+	}
+	r.atom.APIGroup = ref.APIGroup
+	if migrate {
+		if group, found := deprecatedGroups[[2]string{ref.APIGroup, ref.Resource}]; found {
+			r.atom.APIGroup = group
+		}
+	}
+	r.atom.Resource = ref.Resource
+	if ref.Subresource != "" {
+		r.atom.Resource = ref.Resource + "/" + ref.Subresource
+	}
+	// A namespace object is addressed with its own name as namespace; it is
+	// still cluster-scoped and belongs in a ClusterRole.
+	if !policy.IsClusterScoped(r.atom.APIGroup, ref.Resource) {
+		r.atom.Namespace = ref.Namespace
+	}
+	r.name = ref.Name
+	return r, true
+}

@@ -1,0 +1,195 @@
+package pipeline
+
+import (
+	"slices"
+	"time"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/audit"
+)
+
+// Defaults for the bounds a source does not set.
+const (
+	DefaultMaxSubjects        = 10000
+	DefaultMaxRulesPerSubject = 1000
+	// DefaultMaxNamesPerRule is how many object names a rule keeps before it
+	// stands for every name.
+	DefaultMaxNamesPerRule = 32
+	// DefaultDedupeWindow is how many recent audit IDs are remembered (up to
+	// twice as many): far more than the requests in flight at once.
+	DefaultDedupeWindow = 1 << 17
+)
+
+// Options configure a Pipeline.
+type Options struct {
+	// Filters is the ordered filter chain of the source.
+	Filters []v1alpha1.FilterRule
+	// IgnoreSystemUsers drops `system:*` users other than ServiceAccounts.
+	IgnoreSystemUsers bool
+	// MigrateDeprecatedGroups rewrites removed API groups to their successors.
+	MigrateDeprecatedGroups bool
+	// Groups get a report of their own aggregating their members' requests.
+	Groups []string
+	// MaxSubjects, MaxRulesPerSubject, MaxNamesPerRule and DedupeWindow bound
+	// memory; zero means the default.
+	MaxSubjects        int
+	MaxRulesPerSubject int
+	MaxNamesPerRule    int
+	DedupeWindow       int
+}
+
+// OptionsFromSpec derives the options of an AudiciaSource's spec, applying
+// the API's defaults to fields left unset.
+func OptionsFromSpec(spec *v1alpha1.AudiciaSourceSpec) Options {
+	return Options{
+		Filters:                 spec.Filters,
+		IgnoreSystemUsers:       spec.IgnoreSystemUsers == nil || *spec.IgnoreSystemUsers,
+		MigrateDeprecatedGroups: spec.Policy.MigrateDeprecatedGroups == nil || *spec.Policy.MigrateDeprecatedGroups,
+		Groups:                  spec.Groups,
+		MaxSubjects:             int(spec.Limits.MaxSubjects),
+		MaxRulesPerSubject:      int(spec.Limits.MaxRulesPerReport),
+	}
+}
+
+// Counters say what happened to the events a pipeline was given. Every
+// event lands in exactly one of the counters after Received.
+type Counters struct {
+	// Received counts events of every stage.
+	Received int64
+	// Processed counts requests recorded for their subject.
+	Processed int64
+	// Skipped counts events at a stage that is not counted (RequestReceived,
+	// unknown stages).
+	Skipped int64
+	// Duplicates counts events of a request already counted (its other
+	// stage, or a batch delivered twice).
+	Duplicates int64
+	// Unauthenticated counts requests that failed authentication (401) or
+	// carry no user: they hold no permission to learn.
+	Unauthenticated int64
+	// Filtered counts requests dropped by the filters or ignoreSystemUsers.
+	Filtered int64
+	// Malformed counts events with a verb or target RBAC cannot express.
+	Malformed int64
+	// Dropped counts requests lost to maxSubjects or maxRulesPerSubject.
+	Dropped int64
+}
+
+// Pipeline dedupes, filters, normalizes and aggregates audit events. It is
+// not safe for concurrent use: one goroutine feeds it.
+type Pipeline struct {
+	opts     Options
+	filters  filterChain
+	groups   map[string]bool
+	dedupe   *dedupe
+	store    *store
+	counters Counters
+}
+
+// New builds a pipeline. It fails when a filter is invalid, naming the field.
+func New(opts Options) (*Pipeline, error) {
+	filters, err := compileFilters(opts.Filters)
+	if err != nil {
+		return nil, err
+	}
+	opts.MaxSubjects = cmpOr(opts.MaxSubjects, DefaultMaxSubjects)
+	opts.MaxRulesPerSubject = cmpOr(opts.MaxRulesPerSubject, DefaultMaxRulesPerSubject)
+	opts.MaxNamesPerRule = cmpOr(opts.MaxNamesPerRule, DefaultMaxNamesPerRule)
+	opts.DedupeWindow = cmpOr(opts.DedupeWindow, DefaultDedupeWindow)
+	groups := make(map[string]bool, len(opts.Groups))
+	for _, g := range opts.Groups {
+		groups[g] = true
+	}
+	return &Pipeline{
+		opts:    opts,
+		filters: filters,
+		groups:  groups,
+		dedupe:  newDedupe(opts.DedupeWindow),
+		store:   newStore(opts.MaxSubjects, opts.MaxRulesPerSubject, opts.MaxNamesPerRule),
+	}, nil
+}
+
+func cmpOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Observe feeds one event through the pipeline.
+func (p *Pipeline) Observe(ev *audit.Event) {
+	p.counters.Received++
+	switch ev.Stage {
+	case audit.StageResponseComplete, audit.StageResponseStarted, audit.StagePanic:
+	default:
+		p.counters.Skipped++
+		return
+	}
+	if !ev.AuditID.IsZero() && p.dedupe.seen(ev.AuditID) {
+		p.counters.Duplicates++
+		return
+	}
+	user := ev.ActingUser()
+	if ev.Code == 401 || user.Username == "" {
+		p.counters.Unauthenticated++
+		return
+	}
+	subject := subjectOf(user.Username)
+	if p.opts.IgnoreSystemUsers && isSystemUser(subject) {
+		p.counters.Filtered++
+		return
+	}
+	r, ok := normalize(ev, p.opts.MigrateDeprecatedGroups)
+	if !ok {
+		p.counters.Malformed++
+		return
+	}
+	if !p.filters.allows(user.Username, user.Groups, &r) {
+		p.counters.Filtered++
+		return
+	}
+	if !p.store.record(subject, &r) {
+		p.counters.Dropped++
+		return
+	}
+	p.counters.Processed++
+	if len(p.groups) > 0 {
+		p.recordGroups(user.Groups, &r)
+	}
+}
+
+// recordGroups adds the request to the reports of the opted-in groups the
+// user is in. A group's report is extra evidence, so its limits do not count
+// against the request.
+func (p *Pipeline) recordGroups(groups []string, r *request) {
+	for _, g := range groups {
+		if p.groups[g] {
+			p.store.record(v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}, r)
+		}
+	}
+}
+
+// Counters returns the counters so far.
+func (p *Pipeline) Counters() Counters { return p.counters }
+
+// Subjects returns the number of subjects tracked.
+func (p *Pipeline) Subjects() int { return len(p.store.subjects) }
+
+// Reports returns a report per subject, sorted by kind, namespace and name.
+// Its contents are copies: later events do not change them.
+func (p *Pipeline) Reports() []SubjectReport {
+	reports := make([]SubjectReport, 0, len(p.store.subjects))
+	for subject, st := range p.store.subjects {
+		reports = append(reports, st.report(subject))
+	}
+	slices.SortFunc(reports, func(a, b SubjectReport) int { return CompareSubjects(a.Subject, b.Subject) })
+	return reports
+}
+
+// Restore merges a report written earlier, so that a restarted pipeline
+// continues its counts instead of starting over.
+func (p *Pipeline) Restore(r SubjectReport) { p.store.restore(r) }
+
+// Forget drops the rules not seen since the cutoff (the source's retention)
+// and returns how many it dropped.
+func (p *Pipeline) Forget(cutoff time.Time) int { return p.store.forget(cutoff.UnixNano()) }
