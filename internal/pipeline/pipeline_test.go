@@ -209,7 +209,7 @@ func TestNormalize(t *testing.T) {
 			want:  request{atom: Atom{NonResourceURL: "/healthz", Verb: "get"}}, ok: true,
 		},
 		"extensions deployments move to apps": {
-			event: audit.Event{Verb: "list", HasObjectRef: true, ObjectRef: audit.ObjectRef{APIGroup: "extensions", Resource: "deployments", Subresource: "scale", Namespace: "a"}},
+			event:   audit.Event{Verb: "list", HasObjectRef: true, ObjectRef: audit.ObjectRef{APIGroup: "extensions", Resource: "deployments", Subresource: "scale", Namespace: "a"}},
 			migrate: true, want: request{atom: Atom{APIGroup: "apps", Resource: "deployments/scale", Namespace: "a", Verb: "list"}}, ok: true,
 		},
 		"extensions ingresses move to networking, not apps": {
