@@ -1,0 +1,397 @@
+package cli
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/audit"
+	"github.com/audicia/audicia/internal/pipeline"
+)
+
+// analyzeOptions are the flags of `audicia analyze`.
+type analyzeOptions struct {
+	files           []string
+	users           []string
+	serviceAccounts []string
+	groups          []string
+	output          string
+	outDir          string
+	sourceFile      string
+	filters         []string
+	includeSystem   bool
+	reportNamespace string
+	maxSubjects     int32
+	maxRules        int32
+	quiet           bool
+	strategy        v1alpha1.PolicyStrategy
+	migrate         bool
+}
+
+const analyzeExample = `  # Suggested RBAC for every subject in a log, ready for review and kubectl apply
+  audicia analyze -f /var/log/kubernetes/audit.log
+
+  # One ServiceAccount, from a rotated, compressed log and the current one
+  audicia analyze -f audit-2026-11-20.log.gz -f audit.log --serviceaccount shop:web
+
+  # A table of subjects; a JSON report per subject (the AudiciaPolicyReport shape)
+  audicia analyze -f audit.log -o table
+  audicia analyze -f audit.log -o json | jq '.items[].status.observedRules'
+
+  # One YAML file per subject, for a pull request
+  audicia analyze -f audit.log --out-dir rbac/
+
+  # Drop kube-system and a noisy bot; use the knobs of an AudiciaSource manifest
+  audicia analyze -f audit.log --filter 'Deny:namespace=kube-system' --filter 'Deny:user=ci-bot'
+  audicia analyze -f audit.log --source source.yaml`
+
+func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := &analyzeOptions{}
+	cmd := &cobra.Command{
+		Use:   "analyze -f FILE [-f FILE ...]",
+		Short: "Turn an audit log into least-privilege RBAC, offline",
+		Long: `analyze reads Kubernetes audit logs (audit.k8s.io/v1 or v1beta1; JSON lines as
+kube-apiserver's log backend writes them, or an EventList document; plain or
+gzip) and prints, for every subject seen, the least-privilege Roles,
+ClusterRoles and bindings that allow every request the subject made, denied
+ones included: a 403 is a permission the subject needs and lacks.
+
+Each request is counted once (RequestReceived events and repeated stages are
+skipped), impersonated requests belong to the impersonated user, failed
+authentications (401) grant nothing. Malformed lines are counted and skipped;
+a summary of what was read goes to stderr.
+
+Audicia never applies RBAC: review the output, then kubectl apply it.`,
+		Example: analyzeExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.complete(cmd); err != nil {
+				return err
+			}
+			return o.run(stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "audit log to read; repeat for several, - for stdin, .gz is decompressed")
+	f.StringArrayVar(&o.users, "user", nil, "only this user (repeatable)")
+	f.StringArrayVar(&o.serviceAccounts, "serviceaccount", nil, "only this ServiceAccount, as NAMESPACE:NAME (repeatable)")
+	f.StringArrayVar(&o.groups, "group", nil, "a report for this group, aggregating its members (repeatable)")
+	f.StringVarP(&o.output, "output", "o", "yaml", "output format: yaml (RBAC manifests), json (one AudiciaPolicyReport per subject) or table")
+	f.StringVar(&o.outDir, "out-dir", "", "write one YAML file of RBAC per subject into this directory instead of stdout")
+	f.StringVar(&o.sourceFile, "source", "", "an AudiciaSource manifest whose filters, groups, policy and limits to use; flags given explicitly win")
+	f.StringArrayVar(&o.filters, "filter", nil, "a filter rule ACTION:FIELD=REGEX[,FIELD=REGEX...] with ACTION Allow or Deny and FIELD user, group, namespace, verb or resource; rules apply in order after those of --source, first match wins")
+	f.BoolVar(&o.includeSystem, "include-system-users", false, "keep requests of system:* users other than ServiceAccounts (the control plane's own components)")
+	f.StringVar(&o.reportNamespace, "report-namespace", "audicia-system", "namespace of the User and Group reports in -o json")
+	f.Int32Var(&o.maxSubjects, "max-subjects", pipeline.DefaultMaxSubjects, "subjects tracked at most; requests of further subjects are counted as dropped")
+	f.Int32Var(&o.maxRules, "max-rules", pipeline.DefaultMaxRulesPerSubject, "observed rules kept per subject at most")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
+	f.StringVar((*string)(&o.strategy.ScopeMode), "scope-mode", string(v1alpha1.ScopeModeNamespaceStrict), "NamespaceStrict (a Role per namespace) or ClusterScopeAllowed (one ClusterRole for everything)")
+	f.StringVar((*string)(&o.strategy.VerbMerge), "verb-merge", string(v1alpha1.VerbMergeSmart), "Smart (merge verbs and resources into few rules) or Exact (one rule per resource and verb)")
+	f.StringVar((*string)(&o.strategy.Wildcards), "wildcards", string(v1alpha1.WildcardsForbidden), "Forbidden or Safe (verbs: ['*'] where every verb of a resource was used and * adds no privileged verb)")
+	f.StringVar((*string)(&o.strategy.ResourceNames), "resource-names", string(v1alpha1.ResourceNamesOmit), "Omit or Explicit (restrict rules to the object names seen)")
+	f.BoolVar(&o.migrate, "migrate-deprecated-groups", true, "rewrite removed API groups (extensions deployments to apps, extensions ingresses to networking.k8s.io)")
+	_ = cmd.MarkFlagRequired("filename")
+	return cmd
+}
+
+// complete merges --source into the flags and validates them.
+func (o *analyzeOptions) complete(cmd *cobra.Command) error {
+	switch o.output {
+	case "yaml", "json", "table":
+	default:
+		return fmt.Errorf("--output must be yaml, json or table, not %q", o.output)
+	}
+	for _, sa := range o.serviceAccounts {
+		if ns, name, ok := strings.Cut(sa, ":"); !ok || ns == "" || name == "" {
+			return fmt.Errorf("--serviceaccount %q: expected NAMESPACE:NAME", sa)
+		}
+	}
+	if o.sourceFile != "" {
+		if err := o.applySource(cmd); err != nil {
+			return err
+		}
+	}
+	return validateStrategy(o.strategy)
+}
+
+func (o *analyzeOptions) applySource(cmd *cobra.Command) error {
+	data, err := os.ReadFile(o.sourceFile)
+	if err != nil {
+		return fmt.Errorf("--source: %w", err)
+	}
+	var src v1alpha1.AudiciaSource
+	if err := yaml.UnmarshalStrict(data, &src); err != nil {
+		return fmt.Errorf("--source %s: not an AudiciaSource: %w", o.sourceFile, err)
+	}
+	if src.Kind != "AudiciaSource" {
+		return fmt.Errorf("--source %s: kind is %q, expected AudiciaSource", o.sourceFile, src.Kind)
+	}
+	spec := &src.Spec
+	changed := cmd.Flags().Changed
+	sourceFilters := make([]string, 0, len(spec.Filters))
+	for _, r := range spec.Filters {
+		sourceFilters = append(sourceFilters, formatFilter(r))
+	}
+	o.filters = append(sourceFilters, o.filters...)
+	o.groups = append(o.groups, spec.Groups...)
+	if !changed("include-system-users") && spec.IgnoreSystemUsers != nil {
+		o.includeSystem = !*spec.IgnoreSystemUsers
+	}
+	if !changed("report-namespace") && spec.ReportNamespace != "" {
+		o.reportNamespace = spec.ReportNamespace
+	}
+	if !changed("max-subjects") && spec.Limits.MaxSubjects > 0 {
+		o.maxSubjects = spec.Limits.MaxSubjects
+	}
+	if !changed("max-rules") && spec.Limits.MaxRulesPerReport > 0 {
+		o.maxRules = spec.Limits.MaxRulesPerReport
+	}
+	p := spec.Policy
+	setIf := func(flag string, dst *string, v string) {
+		if !changed(flag) && v != "" {
+			*dst = v
+		}
+	}
+	setIf("scope-mode", (*string)(&o.strategy.ScopeMode), string(p.ScopeMode))
+	setIf("verb-merge", (*string)(&o.strategy.VerbMerge), string(p.VerbMerge))
+	setIf("wildcards", (*string)(&o.strategy.Wildcards), string(p.Wildcards))
+	setIf("resource-names", (*string)(&o.strategy.ResourceNames), string(p.ResourceNames))
+	if !changed("migrate-deprecated-groups") && p.MigrateDeprecatedGroups != nil {
+		o.migrate = *p.MigrateDeprecatedGroups
+	}
+	return nil
+}
+
+func validateStrategy(s v1alpha1.PolicyStrategy) error {
+	check := func(flag, v string, allowed ...string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("--%s must be one of %s, not %q", flag, strings.Join(allowed, ", "), v)
+	}
+	return errors.Join(
+		check("scope-mode", string(s.ScopeMode), string(v1alpha1.ScopeModeNamespaceStrict), string(v1alpha1.ScopeModeClusterScopeAllowed)),
+		check("verb-merge", string(s.VerbMerge), string(v1alpha1.VerbMergeSmart), string(v1alpha1.VerbMergeExact)),
+		check("wildcards", string(s.Wildcards), string(v1alpha1.WildcardsForbidden), string(v1alpha1.WildcardsSafe)),
+		check("resource-names", string(s.ResourceNames), string(v1alpha1.ResourceNamesOmit), string(v1alpha1.ResourceNamesExplicit)),
+	)
+}
+
+// filterField splits a --filter value at each `,field=`, so that a regular
+// expression may itself contain commas.
+var filterField = regexp.MustCompile(`(?:^|,)(user|group|namespace|verb|resource)=`)
+
+// parseFilter reads ACTION:FIELD=REGEX[,FIELD=REGEX...].
+func parseFilter(s string) (v1alpha1.FilterRule, error) {
+	action, fields, ok := strings.Cut(s, ":")
+	r := v1alpha1.FilterRule{Action: v1alpha1.FilterAction(action)}
+	if !ok || (r.Action != v1alpha1.FilterActionAllow && r.Action != v1alpha1.FilterActionDeny) {
+		return r, fmt.Errorf("--filter %q: expected Allow:FIELD=REGEX or Deny:FIELD=REGEX", s)
+	}
+	locs := filterField.FindAllStringSubmatchIndex(fields, -1)
+	if len(locs) == 0 || locs[0][0] != 0 {
+		return r, fmt.Errorf("--filter %q: expected FIELD=REGEX with FIELD one of user, group, namespace, verb, resource", s)
+	}
+	for i, loc := range locs {
+		end := len(fields)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		value := fields[loc[1]:end]
+		switch fields[loc[2]:loc[3]] {
+		case "user":
+			r.User = value
+		case "group":
+			r.Group = value
+		case "namespace":
+			r.Namespace = value
+		case "verb":
+			r.Verb = value
+		case "resource":
+			r.Resource = value
+		}
+	}
+	return r, nil
+}
+
+func formatFilter(r v1alpha1.FilterRule) string {
+	var parts []string
+	for _, f := range [][2]string{{"user", r.User}, {"group", r.Group}, {"namespace", r.Namespace}, {"verb", r.Verb}, {"resource", r.Resource}} {
+		if f[1] != "" {
+			parts = append(parts, f[0]+"="+f[1])
+		}
+	}
+	return string(r.Action) + ":" + strings.Join(parts, ",")
+}
+
+func (o *analyzeOptions) pipelineOptions() (pipeline.Options, error) {
+	opts := pipeline.Options{
+		IgnoreSystemUsers:       !o.includeSystem,
+		MigrateDeprecatedGroups: o.migrate,
+		Groups:                  o.groups,
+		MaxSubjects:             int(o.maxSubjects),
+		MaxRulesPerSubject:      int(o.maxRules),
+	}
+	for _, s := range o.filters {
+		r, err := parseFilter(s)
+		if err != nil {
+			return opts, err
+		}
+		opts.Filters = append(opts.Filters, r)
+	}
+	return opts, nil
+}
+
+// readSummary is what was read from the inputs.
+type readSummary struct {
+	files int
+	audit.StreamStats
+}
+
+// feed streams every input file through the pipeline.
+func feed(p *pipeline.Pipeline, files []string, stdin io.Reader) (readSummary, error) {
+	var sum readSummary
+	for _, name := range files {
+		stats, err := feedOne(p, name, stdin)
+		sum.StreamStats.Bytes += stats.Bytes
+		sum.Lines += stats.Lines
+		sum.Events += stats.Events
+		sum.Malformed += stats.Malformed
+		sum.Oversized += stats.Oversized
+		if err != nil {
+			return sum, err
+		}
+		sum.files++
+	}
+	return sum, nil
+}
+
+func feedOne(p *pipeline.Pipeline, name string, stdin io.Reader) (audit.StreamStats, error) {
+	var in io.Reader = stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return audit.StreamStats{}, err
+		}
+		defer f.Close()
+		if info, err := f.Stat(); err == nil && info.IsDir() {
+			return audit.StreamStats{}, fmt.Errorf("%s is a directory, not an audit log", name)
+		}
+		in = f
+	} else {
+		name = "stdin"
+	}
+	br := bufio.NewReaderSize(in, 1<<16)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return audit.StreamStats{}, fmt.Errorf("%s: %w", name, err)
+		}
+		defer zr.Close()
+		in = zr
+	} else {
+		in = br
+	}
+	stats, err := audit.Stream(in, audit.StreamOptions{}, func(events []audit.Event) {
+		for i := range events {
+			p.Observe(&events[i])
+		}
+	})
+	if err != nil {
+		return stats, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return stats, nil
+}
+
+func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
+	opts, err := o.pipelineOptions()
+	if err != nil {
+		return err
+	}
+	p, err := pipeline.New(opts)
+	if err != nil {
+		return err
+	}
+	read, err := feed(p, o.files, os.Stdin)
+	if err != nil {
+		return err
+	}
+	reports, err := buildReports(o.select_(p.Reports()), o.strategy)
+	if err != nil {
+		return err
+	}
+	if !o.quiet {
+		printSummary(stderr, read, p.Counters(), p.Subjects(), len(reports))
+	}
+	if o.outDir != "" {
+		return writeDir(o.outDir, reports, stderr)
+	}
+	switch o.output {
+	case "json":
+		return writeJSON(stdout, reports, o.reportNamespace)
+	case "table":
+		return writeTable(stdout, reports)
+	}
+	return writeYAML(stdout, reports)
+}
+
+// select_ keeps the subjects asked for with --user, --serviceaccount and
+// --group; none asked for keeps all.
+func (o *analyzeOptions) select_(all []pipeline.SubjectReport) []pipeline.SubjectReport {
+	if len(o.users)+len(o.serviceAccounts)+len(o.groups) == 0 {
+		return all
+	}
+	wanted := map[v1alpha1.Subject]bool{}
+	for _, u := range o.users {
+		wanted[v1alpha1.Subject{Kind: v1alpha1.SubjectKindUser, Name: u}] = true
+	}
+	for _, sa := range o.serviceAccounts {
+		ns, name, _ := strings.Cut(sa, ":")
+		wanted[v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: ns, Name: name}] = true
+	}
+	for _, g := range o.groups {
+		wanted[v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}] = true
+	}
+	var out []pipeline.SubjectReport
+	for _, r := range all {
+		if wanted[r.Subject] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func printSummary(w io.Writer, read readSummary, c pipeline.Counters, subjects, shown int) {
+	fmt.Fprintf(w, "audicia: read %d lines (%.1f MB) from %d file(s): %d events, %d malformed, %d oversized\n",
+		read.Lines, float64(read.StreamStats.Bytes)/1e6, read.files, read.Events, read.Malformed+c.Malformed, read.Oversized)
+	fmt.Fprintf(w, "audicia: %d requests counted; skipped %d RequestReceived or unknown-stage events, %d repeated stages, %d unauthenticated, %d filtered, %d dropped by limits\n",
+		c.Processed, c.Skipped, c.Duplicates, c.Unauthenticated, c.Filtered, c.Dropped)
+	fmt.Fprintf(w, "audicia: %d subjects seen, %d shown\n", subjects, shown)
+}
+
+// writeDir writes one manifest per subject, named after the subject's slug.
+func writeDir(dir string, reports []subjectOutput, stderr io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, r := range reports {
+		path := filepath.Join(dir, r.slug+".yaml")
+		if err := os.WriteFile(path, []byte(r.header()+r.policy.Manifest), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "audicia: wrote %s (%s)\n", path, r.report.Subject)
+	}
+	return nil
+}
