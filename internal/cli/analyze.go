@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/audit"
 	"github.com/audicia/audicia/internal/pipeline"
+	"github.com/audicia/audicia/internal/policy"
 )
 
 // analyzeOptions are the flags of `audicia analyze`.
@@ -328,30 +328,41 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	reports, err := buildReports(o.select_(p.Reports()), o.strategy)
+	out, err := o.newOutput(stdout, stderr)
+	if err != nil {
+		return err
+	}
+	wanted := o.wantedSubjects()
+	shown := 0
+	// One subject at a time: memory holds one rendered policy, not all of them.
+	err = p.EachReport(func(r pipeline.SubjectReport) error {
+		if wanted != nil && !wanted[r.Subject] {
+			return nil
+		}
+		sp, err := policy.Build(r.Subject, r.Rules, o.strategy)
+		if err != nil {
+			return fmt.Errorf("rendering the policy of %s: %w", r.Subject, err)
+		}
+		shown++
+		return out.write(&subjectOutput{report: r, policy: sp, slug: policy.SubjectSlug(r.Subject)})
+	})
+	if err == nil {
+		err = out.close()
+	}
 	if err != nil {
 		return err
 	}
 	if !o.quiet {
-		printSummary(stderr, read, p.Counters(), p.Subjects(), len(reports))
+		printSummary(stderr, read, p.Counters(), p.Subjects(), shown)
 	}
-	if o.outDir != "" {
-		return writeDir(o.outDir, reports, stderr)
-	}
-	switch o.output {
-	case "json":
-		return writeJSON(stdout, reports, o.reportNamespace)
-	case "table":
-		return writeTable(stdout, reports)
-	}
-	return writeYAML(stdout, reports)
+	return nil
 }
 
-// select_ keeps the subjects asked for with --user, --serviceaccount and
-// --group; none asked for keeps all.
-func (o *analyzeOptions) select_(all []pipeline.SubjectReport) []pipeline.SubjectReport {
+// wantedSubjects are the subjects asked for with --user, --serviceaccount and
+// --group; nil when none was asked for, which keeps all.
+func (o *analyzeOptions) wantedSubjects() map[v1alpha1.Subject]bool {
 	if len(o.users)+len(o.serviceAccounts)+len(o.groups) == 0 {
-		return all
+		return nil
 	}
 	wanted := map[v1alpha1.Subject]bool{}
 	for _, u := range o.users {
@@ -364,13 +375,7 @@ func (o *analyzeOptions) select_(all []pipeline.SubjectReport) []pipeline.Subjec
 	for _, g := range o.groups {
 		wanted[v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}] = true
 	}
-	var out []pipeline.SubjectReport
-	for _, r := range all {
-		if wanted[r.Subject] {
-			out = append(out, r)
-		}
-	}
-	return out
+	return wanted
 }
 
 func printSummary(w io.Writer, read readSummary, c pipeline.Counters, subjects, shown int) {
@@ -381,17 +386,3 @@ func printSummary(w io.Writer, read readSummary, c pipeline.Counters, subjects, 
 	fmt.Fprintf(w, "audicia: %d subjects seen, %d shown\n", subjects, shown)
 }
 
-// writeDir writes one manifest per subject, named after the subject's slug.
-func writeDir(dir string, reports []subjectOutput, stderr io.Writer) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, r := range reports {
-		path := filepath.Join(dir, r.slug+".yaml")
-		if err := os.WriteFile(path, []byte(r.header()+r.policy.Manifest), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "audicia: wrote %s (%s)\n", path, r.report.Subject)
-	}
-	return nil
-}

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -11,7 +14,6 @@ import (
 
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/pipeline"
-	"github.com/audicia/audicia/internal/policy"
 )
 
 // offlineSourceName is the sourceRef of reports made by `audicia analyze`.
@@ -22,18 +24,6 @@ type subjectOutput struct {
 	report pipeline.SubjectReport
 	policy v1alpha1.SuggestedPolicy
 	slug   string
-}
-
-func buildReports(reports []pipeline.SubjectReport, strategy v1alpha1.PolicyStrategy) ([]subjectOutput, error) {
-	out := make([]subjectOutput, 0, len(reports))
-	for _, r := range reports {
-		sp, err := policy.Build(r.Subject, r.Rules, strategy)
-		if err != nil {
-			return nil, fmt.Errorf("rendering the policy of %s: %w", r.Subject, err)
-		}
-		out = append(out, subjectOutput{report: r, policy: sp, slug: policy.SubjectSlug(r.Subject)})
-	}
-	return out, nil
 }
 
 func (s *subjectOutput) denied() int64 {
@@ -50,68 +40,142 @@ func (s *subjectOutput) header() string {
 		s.report.Subject, len(s.report.Rules), s.report.EventsObserved, s.denied(), s.report.LastEventTime.Format(time.RFC3339))
 }
 
-func writeYAML(w io.Writer, reports []subjectOutput) error {
-	for i, r := range reports {
-		if i > 0 {
-			if _, err := io.WriteString(w, "---\n"); err != nil {
-				return err
-			}
+// output writes subjects one at a time as they are rendered.
+type output interface {
+	write(*subjectOutput) error
+	close() error
+}
+
+func (o *analyzeOptions) newOutput(stdout, stderr io.Writer) (output, error) {
+	if o.outDir != "" {
+		if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+			return nil, err
 		}
-		if _, err := io.WriteString(w, r.header()+r.policy.Manifest); err != nil {
-			return err
-		}
+		return &dirOutput{dir: o.outDir, log: stderr}, nil
 	}
+	w := bufio.NewWriterSize(stdout, 1<<16)
+	switch o.output {
+	case "json":
+		return &jsonOutput{w: w, reportNamespace: o.reportNamespace}, nil
+	case "table":
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tRULES\tREQUESTS\tDENIED\tLAST SEEN")
+		return &tableOutput{w: w, tw: tw}, nil
+	}
+	return &yamlOutput{w: w}, nil
+}
+
+// yamlOutput writes every subject's manifest as one multi-document stream.
+type yamlOutput struct {
+	w     *bufio.Writer
+	count int
+}
+
+func (y *yamlOutput) write(s *subjectOutput) error {
+	if y.count > 0 {
+		y.w.WriteString("---\n")
+	}
+	y.count++
+	y.w.WriteString(s.header())
+	_, err := y.w.WriteString(s.policy.Manifest)
+	return err
+}
+
+func (y *yamlOutput) close() error { return y.w.Flush() }
+
+// jsonOutput writes a List of AudiciaPolicyReports, the shape the operator writes.
+type jsonOutput struct {
+	w               *bufio.Writer
+	reportNamespace string
+	count           int
+}
+
+func (j *jsonOutput) write(s *subjectOutput) error {
+	if j.count == 0 {
+		j.w.WriteString("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    ")
+	} else {
+		j.w.WriteString(",\n    ")
+	}
+	j.count++
+	data, err := json.MarshalIndent(reportObject(s, j.reportNamespace), "    ", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = j.w.Write(data)
+	return err
+}
+
+func (j *jsonOutput) close() error {
+	if j.count == 0 {
+		j.w.WriteString("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": []\n}\n")
+	} else {
+		j.w.WriteString("\n  ]\n}\n")
+	}
+	return j.w.Flush()
+}
+
+// reportObject is the AudiciaPolicyReport the operator would write for the subject.
+func reportObject(s *subjectOutput, reportNamespace string) *v1alpha1.AudiciaPolicyReport {
+	namespace := reportNamespace
+	if s.report.Subject.Kind == v1alpha1.SubjectKindServiceAccount {
+		namespace = s.report.Subject.Namespace
+	}
+	last := metav1.NewTime(s.report.LastEventTime)
+	return &v1alpha1.AudiciaPolicyReport{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AudiciaPolicyReport"},
+		ObjectMeta: metav1.ObjectMeta{Name: s.slug, Namespace: namespace},
+		Spec: v1alpha1.AudiciaPolicyReportSpec{
+			Subject:   s.report.Subject,
+			SourceRef: v1alpha1.SourceReference{Name: offlineSourceName},
+		},
+		Status: v1alpha1.AudiciaPolicyReportStatus{
+			ObservedRules:   s.report.Rules,
+			RuleCount:       int32(len(s.report.Rules)),
+			SuggestedPolicy: &s.policy,
+			EventsObserved:  s.report.EventsObserved,
+			DroppedRequests: s.report.DroppedRequests,
+			LastEventTime:   &last,
+		},
+	}
+}
+
+// tableOutput writes a line per subject.
+type tableOutput struct {
+	w  *bufio.Writer
+	tw *tabwriter.Writer
+}
+
+func (t *tableOutput) write(s *subjectOutput) error {
+	subject := s.report.Subject
+	ns := subject.Namespace
+	if ns == "" {
+		ns = "-"
+	}
+	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", subject.Kind, ns, subject.Name, len(s.report.Rules),
+		s.report.EventsObserved, s.denied(), s.report.LastEventTime.Format(time.RFC3339))
+	return err
+}
+
+func (t *tableOutput) close() error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	return t.w.Flush()
+}
+
+// dirOutput writes one manifest file per subject, named after its slug.
+type dirOutput struct {
+	dir string
+	log io.Writer
+}
+
+func (d *dirOutput) write(s *subjectOutput) error {
+	path := filepath.Join(d.dir, s.slug+".yaml")
+	if err := os.WriteFile(path, []byte(s.header()+s.policy.Manifest), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.log, "audicia: wrote %s (%s)\n", path, s.report.Subject)
 	return nil
 }
 
-// writeJSON writes a List of AudiciaPolicyReports, the shape the operator writes.
-func writeJSON(w io.Writer, reports []subjectOutput, reportNamespace string) error {
-	items := make([]v1alpha1.AudiciaPolicyReport, 0, len(reports))
-	for _, r := range reports {
-		namespace := reportNamespace
-		if r.report.Subject.Kind == v1alpha1.SubjectKindServiceAccount {
-			namespace = r.report.Subject.Namespace
-		}
-		sp := r.policy
-		last := metav1.NewTime(r.report.LastEventTime)
-		items = append(items, v1alpha1.AudiciaPolicyReport{
-			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AudiciaPolicyReport"},
-			ObjectMeta: metav1.ObjectMeta{Name: r.slug, Namespace: namespace},
-			Spec: v1alpha1.AudiciaPolicyReportSpec{
-				Subject:   r.report.Subject,
-				SourceRef: v1alpha1.SourceReference{Name: offlineSourceName},
-			},
-			Status: v1alpha1.AudiciaPolicyReportStatus{
-				ObservedRules:   r.report.Rules,
-				RuleCount:       int32(len(r.report.Rules)),
-				SuggestedPolicy: &sp,
-				EventsObserved:  r.report.EventsObserved,
-				DroppedRequests: r.report.DroppedRequests,
-				LastEventTime:   &last,
-			},
-		})
-	}
-	list := struct {
-		APIVersion string                         `json:"apiVersion"`
-		Kind       string                         `json:"kind"`
-		Items      []v1alpha1.AudiciaPolicyReport `json:"items"`
-	}{APIVersion: "v1", Kind: "List", Items: items}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(list)
-}
-
-func writeTable(w io.Writer, reports []subjectOutput) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tRULES\tREQUESTS\tDENIED\tLAST SEEN")
-	for _, r := range reports {
-		s := r.report.Subject
-		ns := s.Namespace
-		if ns == "" {
-			ns = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", s.Kind, ns, s.Name, len(r.report.Rules),
-			r.report.EventsObserved, r.denied(), r.report.LastEventTime.Format(time.RFC3339))
-	}
-	return tw.Flush()
-}
+func (d *dirOutput) close() error { return nil }

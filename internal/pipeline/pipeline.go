@@ -179,11 +179,28 @@ func (p *Pipeline) Subjects() int { return len(p.store.subjects) }
 // Its contents are copies: later events do not change them.
 func (p *Pipeline) Reports() []SubjectReport {
 	reports := make([]SubjectReport, 0, len(p.store.subjects))
-	for subject, st := range p.store.subjects {
-		reports = append(reports, st.report(subject))
-	}
-	slices.SortFunc(reports, func(a, b SubjectReport) int { return CompareSubjects(a.Subject, b.Subject) })
+	_ = p.EachReport(func(r SubjectReport) error {
+		reports = append(reports, r)
+		return nil
+	})
 	return reports
+}
+
+// EachReport calls fn with the report of each subject, in the order of
+// Reports, building one report at a time so that memory holds only one. It
+// stops at the first error fn returns.
+func (p *Pipeline) EachReport(fn func(SubjectReport) error) error {
+	subjects := make([]v1alpha1.Subject, 0, len(p.store.subjects))
+	for s := range p.store.subjects {
+		subjects = append(subjects, s)
+	}
+	slices.SortFunc(subjects, CompareSubjects)
+	for _, s := range subjects {
+		if err := fn(p.store.subjects[s].report(s)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Restore merges a report written earlier, so that a restarted pipeline
