@@ -1,0 +1,115 @@
+package policy
+
+import (
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+)
+
+const (
+	// CreatedByLabel marks generated objects so they can be listed and
+	// pruned together.
+	CreatedByLabel = "app.kubernetes.io/created-by"
+	// SubjectAnnotation tells a reviewer, in plain text, whom an object is for:
+	// the object name only carries a slug.
+	SubjectAnnotation = "audicia.io/subject"
+)
+
+// Build computes the suggested policy for the subject's observed rules and
+// renders its manifest.
+func Build(subject v1alpha1.Subject, rules []v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) (v1alpha1.SuggestedPolicy, error) {
+	sp := Suggest(rules, s)
+	manifest, err := Render(Objects(subject, sp))
+	if err != nil {
+		return v1alpha1.SuggestedPolicy{}, err
+	}
+	sp.Manifest = manifest
+	return sp, nil
+}
+
+// Objects returns the RBAC objects that grant sp to the subject: the
+// ClusterRole and its ClusterRoleBinding when there are cluster rules, then a
+// Role and RoleBinding per namespace, in sp's (sorted) namespace order.
+func Objects(subject v1alpha1.Subject, sp v1alpha1.SuggestedPolicy) []client.Object {
+	var objs []client.Object
+	if len(sp.ClusterRules) > 0 {
+		meta := objectMeta(subject, "")
+		objs = append(objs,
+			&rbacv1.ClusterRole{TypeMeta: typeMeta("ClusterRole"), ObjectMeta: meta, Rules: copyRules(sp.ClusterRules)},
+			&rbacv1.ClusterRoleBinding{
+				TypeMeta: typeMeta("ClusterRoleBinding"), ObjectMeta: *meta.DeepCopy(),
+				Subjects: bindingSubjects(subject), RoleRef: roleRef("ClusterRole", meta.Name),
+			})
+	}
+	for _, nr := range sp.NamespaceRules {
+		if len(nr.Rules) == 0 {
+			continue
+		}
+		meta := objectMeta(subject, nr.Namespace)
+		objs = append(objs,
+			&rbacv1.Role{TypeMeta: typeMeta("Role"), ObjectMeta: meta, Rules: copyRules(nr.Rules)},
+			&rbacv1.RoleBinding{
+				TypeMeta: typeMeta("RoleBinding"), ObjectMeta: *meta.DeepCopy(),
+				Subjects: bindingSubjects(subject), RoleRef: roleRef("Role", meta.Name),
+			})
+	}
+	return objs
+}
+
+func typeMeta(kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: kind}
+}
+
+func objectMeta(subject v1alpha1.Subject, namespace string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:        ObjectName(subject),
+		Namespace:   namespace,
+		Labels:      map[string]string{CreatedByLabel: "audicia"},
+		Annotations: map[string]string{SubjectAnnotation: subject.String()},
+	}
+}
+
+func roleRef(kind, name string) rbacv1.RoleRef {
+	return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: kind, Name: name}
+}
+
+// bindingSubjects names the subject the way RBAC expects: ServiceAccounts by
+// namespace and no API group, Users and Groups in the RBAC API group.
+func bindingSubjects(s v1alpha1.Subject) []rbacv1.Subject {
+	if s.Kind == v1alpha1.SubjectKindServiceAccount {
+		return []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: s.Name, Namespace: s.Namespace}}
+	}
+	return []rbacv1.Subject{{Kind: string(s.Kind), APIGroup: rbacv1.GroupName, Name: s.Name}}
+}
+
+// copyRules keeps the objects independent of the SuggestedPolicy they came
+// from, which callers store in a report.
+func copyRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	out := make([]rbacv1.PolicyRule, len(rules))
+	for i := range rules {
+		rules[i].DeepCopyInto(&out[i])
+	}
+	return out
+}
+
+// Render writes the objects as multi-document YAML for `kubectl apply -f -`.
+// Only what a reviewer should see is written (no server-set fields), with
+// keys in sorted order, so equal objects give identical bytes.
+func Render(objs []client.Object) (string, error) {
+	var b strings.Builder
+	for i, obj := range objs {
+		doc, err := encodeYAML(obj)
+		if err != nil {
+			return "", err
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.WriteString(doc)
+	}
+	return b.String(), nil
+}
