@@ -13,7 +13,7 @@ import (
 const maxInterned = 1 << 15
 
 // ErrNotAuditEvent is returned for JSON that is neither an audit Event nor an
-// EventList.
+// EventList: an object with neither a known stage nor a verb.
 var ErrNotAuditEvent = errors.New("not an audit.k8s.io Event or EventList")
 
 // errStopEarly ends decoding of an event whose remaining fields are not needed.
@@ -338,6 +338,9 @@ func (d *Decoder) intern(b []byte) string {
 	return s
 }
 
+// uuidDigitPairs are the offsets of the 16 hex pairs of a textual UUID.
+var uuidDigitPairs = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
 // parseID reads a textual UUID into its 16 bytes, or hashes any other ID.
 func parseID(b []byte) ID {
 	var id ID
@@ -345,21 +348,13 @@ func parseID(b []byte) ID {
 		return id
 	}
 	if len(b) == 36 && b[8] == '-' && b[13] == '-' && b[18] == '-' && b[23] == '-' {
-		j := 0
-		ok := true
-		for i := 0; i < 36 && ok; {
-			if i == 8 || i == 13 || i == 18 || i == 23 {
-				i++
-				continue
-			}
-			hi, ok1 := fromHex(b[i])
-			lo, ok2 := fromHex(b[i+1])
-			ok = ok1 && ok2
+		var invalid byte
+		for j, i := range uuidDigitPairs {
+			hi, lo := hexValue[b[i]], hexValue[b[i+1]]
+			invalid |= hi | lo
 			id[j] = hi<<4 | lo
-			j++
-			i += 2
 		}
-		if ok {
+		if invalid&0xf0 == 0 {
 			return id
 		}
 	}
@@ -368,17 +363,19 @@ func parseID(b []byte) ID {
 	return id
 }
 
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
+// hexValue maps a hex digit to its value and anything else to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c], t[c-'a'+'A'] = c-'a'+10, c-'a'+10
+	}
+	return t
+}()
 
 // unquote resolves the escapes of a JSON string body; rare in audit logs, so
 // it defers to encoding/json.

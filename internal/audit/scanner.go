@@ -2,7 +2,9 @@ package audit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"time"
 )
 
@@ -182,33 +184,39 @@ func (s *scanner) skipString() error {
 }
 
 // stringEnd returns the index after the closing quote of the string whose
-// opening quote is at open.
+// opening quote is at open. It looks at eight bytes per step for a quote or
+// a backslash (an escape, whose next byte it skips), which serves the short
+// keys and the long values of an audit event alike.
 func stringEnd(b []byte, open int) (int, bool) {
 	i := open + 1
-	for end := min(i+16, len(b)); i < end; i++ {
-		switch b[i] {
-		case '"':
-			return i + 1, true
-		case '\\':
-			goto slow
-		}
-	}
-slow:
 	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
+		for i+8 <= len(b) {
+			word := binary.LittleEndian.Uint64(b[i:])
+			if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		for i < len(b) && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		if i >= len(b) {
 			return 0, false
 		}
-		i += j
-		backslashes := 0
-		for k := i - 1; k > open && b[k] == '\\'; k-- {
-			backslashes++
+		if b[i] == '"' {
+			return i + 1, true
 		}
-		i++
-		if backslashes%2 == 0 {
-			return i, true
-		}
+		i += 2 // an escape: the next byte is never the end
 	}
+}
+
+// hasByte sets the high bit of each byte of word equal to c. Bits above the
+// lowest set one may be false positives, so only the lowest is meaningful.
+func hasByte(word uint64, c byte) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := word ^ (ones * uint64(c))
+	return (x - ones) &^ x & highs
 }
 
 // skipValue moves past any JSON value.

@@ -55,7 +55,8 @@ func (s *StreamStats) add(o StreamStats) {
 // of events, pretty-printed or not.
 //
 // Lines are decoded by several workers, so batches arrive in no particular
-// order; sink is called from one goroutine at a time and must not keep the
+// order. RequestReceived events are decoded only up to their stage (see
+// Decoder.SkipRequestReceived); sink is called from one goroutine at a time and must not keep the
 // batch slice (the events' contents it may keep). A malformed line is counted
 // and skipped; only a read error stops the stream.
 func Stream(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, error) {
@@ -103,7 +104,9 @@ func streamDocument(r io.Reader, sink func([]Event)) (StreamStats, error) {
 	if len(doc) > maxDocumentBytes {
 		return stats, fmt.Errorf("a single JSON document larger than %d bytes cannot be read; write the events as JSON lines", maxDocumentBytes)
 	}
-	events, malformed, err := NewDecoder().Decode(doc, nil)
+	dec := NewDecoder()
+	dec.SkipRequestReceived = true
+	events, malformed, err := dec.Decode(doc, nil)
 	if err != nil {
 		stats.Malformed++
 		return stats, nil
@@ -137,6 +140,7 @@ func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamSta
 	for range opts.Workers {
 		workers.Go(func() {
 			dec := NewDecoder()
+			dec.SkipRequestReceived = true
 			for chunk := range chunks {
 				events, _ := eventSlices.Get().([]Event)
 				b := decodedBatch{events: events[:0]}

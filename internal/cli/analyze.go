@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -332,20 +333,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	wanted := o.wantedSubjects()
-	shown := 0
-	// One subject at a time: memory holds one rendered policy, not all of them.
-	err = p.EachReport(func(r pipeline.SubjectReport) error {
-		if wanted != nil && !wanted[r.Subject] {
-			return nil
-		}
-		sp, err := policy.Build(r.Subject, r.Rules, o.strategy)
-		if err != nil {
-			return fmt.Errorf("rendering the policy of %s: %w", r.Subject, err)
-		}
-		shown++
-		return out.write(&subjectOutput{report: r, policy: sp, slug: policy.SubjectSlug(r.Subject)})
-	})
+	shown, err := renderAll(p, o.wantedSubjects(), o.strategy, out)
 	if err == nil {
 		err = out.close()
 	}
@@ -357,6 +345,65 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// renderAll renders the wanted subjects' policies on every core and writes
+// them in subject order. Only a few subjects are in flight at a time, so
+// memory holds a few rendered policies, not all of them.
+func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy v1alpha1.PolicyStrategy, out output) (int, error) {
+	type result struct {
+		s   *subjectOutput
+		err error
+	}
+	workers := runtime.GOMAXPROCS(0)
+	pending := make(chan chan result, 2*workers) // futures, in subject order
+	slots := make(chan struct{}, workers)
+	stop := make(chan struct{})
+	go func() {
+		defer close(pending)
+		_ = p.EachReport(func(r pipeline.SubjectReport) error {
+			if wanted != nil && !wanted[r.Subject] {
+				return nil
+			}
+			future := make(chan result, 1)
+			select {
+			case pending <- future:
+			case <-stop:
+				return errStopped
+			}
+			slots <- struct{}{}
+			go func() {
+				defer func() { <-slots }()
+				sp, err := policy.Build(r.Subject, r.Rules, strategy)
+				s := &subjectOutput{report: r, policy: sp, slug: policy.SubjectSlug(r.Subject)}
+				if err != nil {
+					err = fmt.Errorf("rendering the policy of %s: %w", r.Subject, err)
+				} else {
+					err = out.prepare(s)
+				}
+				future <- result{s, err}
+			}()
+			return nil
+		})
+	}()
+	shown := 0
+	var firstErr error
+	for future := range pending {
+		res := <-future
+		if firstErr != nil {
+			continue
+		}
+		if firstErr = res.err; firstErr == nil {
+			firstErr = out.write(res.s)
+			shown++
+		}
+		if firstErr != nil {
+			close(stop)
+		}
+	}
+	return shown, firstErr
+}
+
+var errStopped = errors.New("stopped")
 
 // wantedSubjects are the subjects asked for with --user, --serviceaccount and
 // --group; nil when none was asked for, which keeps all.
@@ -385,4 +432,3 @@ func printSummary(w io.Writer, read readSummary, c pipeline.Counters, subjects, 
 		c.Processed, c.Skipped, c.Duplicates, c.Unauthenticated, c.Filtered, c.Dropped)
 	fmt.Fprintf(w, "audicia: %d subjects seen, %d shown\n", subjects, shown)
 }
-

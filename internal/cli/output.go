@@ -24,6 +24,8 @@ type subjectOutput struct {
 	report pipeline.SubjectReport
 	policy v1alpha1.SuggestedPolicy
 	slug   string
+	// encoded is the subject's output, prepared off the writing goroutine.
+	encoded []byte
 }
 
 func (s *subjectOutput) denied() int64 {
@@ -40,11 +42,18 @@ func (s *subjectOutput) header() string {
 		s.report.Subject, len(s.report.Rules), s.report.EventsObserved, s.denied(), s.report.LastEventTime.Format(time.RFC3339))
 }
 
-// output writes subjects one at a time as they are rendered.
+// output writes subjects one at a time as they are rendered. prepare may run
+// on several goroutines at once; write and close run on one, in order.
 type output interface {
+	prepare(*subjectOutput) error
 	write(*subjectOutput) error
 	close() error
 }
+
+// noPreparation is for outputs with nothing worth doing in parallel.
+type noPreparation struct{}
+
+func (noPreparation) prepare(*subjectOutput) error { return nil }
 
 func (o *analyzeOptions) newOutput(stdout, stderr io.Writer) (output, error) {
 	if o.outDir != "" {
@@ -67,6 +76,7 @@ func (o *analyzeOptions) newOutput(stdout, stderr io.Writer) (output, error) {
 
 // yamlOutput writes every subject's manifest as one multi-document stream.
 type yamlOutput struct {
+	noPreparation
 	w     *bufio.Writer
 	count int
 }
@@ -90,6 +100,12 @@ type jsonOutput struct {
 	count           int
 }
 
+func (j *jsonOutput) prepare(s *subjectOutput) error {
+	data, err := json.MarshalIndent(reportObject(s, j.reportNamespace), "    ", "  ")
+	s.encoded = data
+	return err
+}
+
 func (j *jsonOutput) write(s *subjectOutput) error {
 	if j.count == 0 {
 		j.w.WriteString("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    ")
@@ -97,11 +113,7 @@ func (j *jsonOutput) write(s *subjectOutput) error {
 		j.w.WriteString(",\n    ")
 	}
 	j.count++
-	data, err := json.MarshalIndent(reportObject(s, j.reportNamespace), "    ", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = j.w.Write(data)
+	_, err := j.w.Write(s.encoded)
 	return err
 }
 
@@ -141,6 +153,7 @@ func reportObject(s *subjectOutput, reportNamespace string) *v1alpha1.AudiciaPol
 
 // tableOutput writes a line per subject.
 type tableOutput struct {
+	noPreparation
 	w  *bufio.Writer
 	tw *tabwriter.Writer
 }
@@ -165,6 +178,7 @@ func (t *tableOutput) close() error {
 
 // dirOutput writes one manifest file per subject, named after its slug.
 type dirOutput struct {
+	noPreparation
 	dir string
 	log io.Writer
 }

@@ -15,8 +15,9 @@ type ruleStats struct {
 	count, denied int64
 	first, last   int64
 	// names seen, while every request had one and there were few enough;
-	// nil once any name is allowed.
-	names map[string]struct{}
+	// nil once any name is allowed. A short slice costs far less memory than
+	// a map, and it is never longer than maxNames.
+	names []string
 }
 
 // subjectState is everything kept about one subject.
@@ -59,7 +60,7 @@ func (s *store) record(subject v1alpha1.Subject, r *request) bool {
 		}
 		rs = &ruleStats{first: r.at, last: r.at}
 		if namesApply(r.atom.Verb) && r.name != "" {
-			rs.names = map[string]struct{}{}
+			rs.names = []string{r.name}
 		}
 		st.rules[r.atom] = rs
 	}
@@ -72,18 +73,24 @@ func (s *store) record(subject v1alpha1.Subject, r *request) bool {
 	rs.first = min(rs.first, r.at)
 	rs.last = max(rs.last, r.at)
 	if rs.names != nil {
-		if r.name == "" || (len(rs.names) >= s.maxNames && !hasName(rs.names, r.name)) {
-			rs.names = nil
-		} else {
-			rs.names[r.name] = struct{}{}
-		}
+		rs.names = addName(rs.names, r.name, s.maxNames)
 	}
 	return true
 }
 
-func hasName(names map[string]struct{}, name string) bool {
-	_, ok := names[name]
-	return ok
+// addName adds a name to a rule's names; an empty name, or one past the cap,
+// makes the rule stand for every name (nil).
+func addName(names []string, name string, maxNames int) []string {
+	if name == "" {
+		return nil
+	}
+	if slices.Contains(names, name) {
+		return names
+	}
+	if len(names) >= maxNames {
+		return nil
+	}
+	return append(names, name)
 }
 
 // namesApply reports whether RBAC can restrict the verb to named objects.
@@ -149,16 +156,11 @@ func (st *subjectState) report(subject v1alpha1.Subject) SubjectReport {
 	}
 }
 
-func sortedNames(names map[string]struct{}) []string {
+func sortedNames(names []string) []string {
 	if len(names) == 0 {
 		return nil
 	}
-	out := make([]string, 0, len(names))
-	for n := range names {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(slices.Values(names))
 }
 
 func compareRules(a, b v1alpha1.ObservedRule) int {
@@ -196,19 +198,16 @@ func (s *store) restore(r SubjectReport) {
 		first, last := o.FirstSeen.UnixNano(), o.LastSeen.UnixNano()
 		rs := st.rules[atom]
 		if rs == nil {
-			rs = &ruleStats{first: first, last: last}
-			if len(o.ResourceNames) > 0 {
-				rs.names = make(map[string]struct{}, len(o.ResourceNames))
-				for _, n := range o.ResourceNames {
-					rs.names[n] = struct{}{}
-				}
-			}
+			rs = &ruleStats{first: first, last: last, names: slices.Clone(o.ResourceNames)}
 			st.rules[atom] = rs
 		} else if len(o.ResourceNames) == 0 {
 			rs.names = nil
-		} else if rs.names != nil {
+		} else {
 			for _, n := range o.ResourceNames {
-				rs.names[n] = struct{}{}
+				if rs.names == nil {
+					break
+				}
+				rs.names = addName(rs.names, n, max(s.maxNames, len(o.ResourceNames)))
 			}
 		}
 		rs.count += o.Count

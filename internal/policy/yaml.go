@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,10 +138,31 @@ func (w *yamlWriter) binding(ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
 	}
 }
 
-// plainScalar matches strings YAML reads back as the same string without
-// quotes: they start with a letter, digit or slash and hold no character
-// YAML gives a meaning to.
-var plainScalar = regexp.MustCompile(`^[A-Za-z0-9/][A-Za-z0-9._/@+\-]*(?:[: ][A-Za-z0-9._/@+\-]+)*$`)
+// isPlainScalar reports strings YAML reads back as the same string without
+// quotes: they start with a letter, digit or slash, hold only letters, digits
+// and `._/@+-`, and have a colon or space only between two such characters.
+func isPlainScalar(s string) bool {
+	if s == "" || !(isAlnum(s[0]) || s[0] == '/') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlnum(c) || c == '.' || c == '_' || c == '/' || c == '@' || c == '+' || c == '-':
+		case c == ':' || c == ' ':
+			if i+1 == len(s) || s[i+1] == ':' || s[i+1] == ' ' || s[i-1] == ':' || s[i-1] == ' ' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}
 
 // scalar renders a string value, quoting it where YAML would otherwise read
 // something else: empty strings, `*`, booleans, nulls and numbers. Single
@@ -151,7 +171,7 @@ var plainScalar = regexp.MustCompile(`^[A-Za-z0-9/][A-Za-z0-9._/@+\-]*(?:[: ][A-
 func scalar(s string) string {
 	special := yamlSpecial(s)
 	switch {
-	case plainScalar.MatchString(s) && !special:
+	case isPlainScalar(s) && !special:
 		return s
 	case s != "" && !special && isPrintableASCII(s) && !strings.ContainsAny(s, "'\\"):
 		return "'" + s + "'"
@@ -170,17 +190,26 @@ func isPrintableASCII(s string) bool {
 
 // yamlSpecial reports strings a YAML 1.1 or 1.2 reader turns into a non-string.
 func yamlSpecial(s string) bool {
-	switch strings.ToLower(s) {
-	case "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~":
+	if s == "" {
+		return false
+	}
+	if len(s) <= 5 {
+		switch strings.ToLower(s) {
+		case "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~":
+			return true
+		}
+	}
+	if c := s[0]; !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.' {
+		return false
+	}
+	digits := strings.ReplaceAll(s, "_", "")
+	if _, err := strconv.ParseFloat(digits, 64); err == nil {
 		return true
 	}
-	if _, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64); err == nil {
+	if _, err := strconv.ParseInt(digits, 0, 64); err == nil {
 		return true
 	}
-	if _, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64); err == nil {
-		return true
-	}
-	return strings.Count(s, ":") > 0 && isSexagesimal(s)
+	return isSexagesimal(s)
 }
 
 // isSexagesimal matches YAML 1.1 base-60 numbers such as 1:30.
