@@ -333,7 +333,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	shown, err := renderAll(p, o.wantedSubjects(), o.strategy, out)
+	shown, err := renderAll(p, o.wantedSubjects(), o.strategy, out, o.output != "table" || o.outDir != "")
 	if err == nil {
 		err = out.close()
 	}
@@ -346,10 +346,10 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	return nil
 }
 
-// renderAll renders the wanted subjects' policies on every core and writes
-// them in subject order. Only a few subjects are in flight at a time, so
-// memory holds a few rendered policies, not all of them.
-func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy v1alpha1.PolicyStrategy, out output) (int, error) {
+// renderAll renders the wanted subjects' policies (unless the output needs
+// none) on every core and writes them in subject order. Only a few subjects
+// are in flight at a time, so memory holds a few rendered policies, not all.
+func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy v1alpha1.PolicyStrategy, out output, withPolicy bool) (int, error) {
 	type result struct {
 		s   *subjectOutput
 		err error
@@ -373,8 +373,11 @@ func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy 
 			slots <- struct{}{}
 			go func() {
 				defer func() { <-slots }()
-				sp, err := policy.Build(r.Subject, r.Rules, strategy)
-				s := &subjectOutput{report: r, policy: sp, slug: policy.SubjectSlug(r.Subject)}
+				s := &subjectOutput{report: r, slug: policy.SubjectSlug(r.Subject)}
+				var err error
+				if withPolicy {
+					s.policy, err = policy.Build(r.Subject, r.Rules, strategy)
+				}
 				if err != nil {
 					err = fmt.Errorf("rendering the policy of %s: %w", r.Subject, err)
 				} else {

@@ -24,7 +24,11 @@ func (d *dedupe) seen(id audit.ID) bool {
 		return true
 	}
 	if len(d.cur) >= d.size {
-		d.prev, d.cur = d.cur, make(map[audit.ID]struct{}, d.size)
+		if d.prev == nil {
+			d.prev = make(map[audit.ID]struct{}, d.size)
+		}
+		d.prev, d.cur = d.cur, d.prev
+		clear(d.cur)
 	}
 	d.cur[id] = struct{}{}
 	return false
