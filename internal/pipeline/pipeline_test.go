@@ -371,6 +371,11 @@ func TestResourceNames(t *testing.T) {
 	got, _ = rule(r, Atom{Resource: "configmaps", Namespace: "a", Verb: "list"})
 	assert.Nil(t, got.ResourceNames, "list cannot be restricted by name")
 
+	exec := ev(8, audit.StageResponseComplete, "u", "create", &audit.ObjectRef{Resource: "pods", Subresource: "exec", Namespace: "a", Name: "p"}, 101)
+	p = run(t, Options{}, []audit.Event{exec})
+	got, _ = rule(reportOf(t, p, user("u")), Atom{Resource: "pods/exec", Namespace: "a", Verb: "create"})
+	assert.Equal(t, []string{"p"}, got.ResourceNames, "create on a subresource names an existing object")
+
 	p = run(t, Options{}, []audit.Event{get(1, "a"), get(2, "")})
 	got, _ = rule(reportOf(t, p, user("u")), Atom{Resource: "configmaps", Namespace: "a", Verb: "get"})
 	assert.Nil(t, got.ResourceNames, "a request without a name needs every name")

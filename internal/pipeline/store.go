@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/policy"
 )
 
 // ruleStats aggregates the requests of one atom.
@@ -59,7 +60,7 @@ func (s *store) record(subject v1alpha1.Subject, r *request) bool {
 			return false
 		}
 		rs = &ruleStats{first: r.at, last: r.at}
-		if namesApply(r.atom.Verb) && r.name != "" {
+		if policy.NamesApply(r.atom.Verb, r.atom.Resource) && r.name != "" {
 			rs.names = []string{r.name}
 		}
 		st.rules[r.atom] = rs
@@ -91,15 +92,6 @@ func addName(names []string, name string, maxNames int) []string {
 		return nil
 	}
 	return append(names, name)
-}
-
-// namesApply reports whether RBAC can restrict the verb to named objects.
-func namesApply(verb string) bool {
-	switch verb {
-	case "create", "list", "watch", "deletecollection":
-		return false
-	}
-	return true
 }
 
 // forget drops the rules last seen before the cutoff, and subjects left with

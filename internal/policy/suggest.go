@@ -125,13 +125,13 @@ func scopeOf(r v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) string {
 
 func keepsNames(r v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) bool {
 	return s.ResourceNames == v1alpha1.ResourceNamesExplicit && r.NonResourceURL == "" &&
-		nameable(r.Verb, r.Resource)
+		NamesApply(r.Verb, r.Resource)
 }
 
-// nameable reports whether RBAC can restrict the verb by object name. A
+// NamesApply reports whether RBAC can restrict the verb by object name. A
 // create names no object, except on a subresource of an existing one
 // (pods/exec, serviceaccounts/token), where the URL carries the name.
-func nameable(verb, resource string) bool {
+func NamesApply(verb, resource string) bool {
 	switch verb {
 	case "list", "watch", "deletecollection":
 		return false
