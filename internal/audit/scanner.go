@@ -77,6 +77,7 @@ func (s *scanner) null() bool {
 }
 
 // object calls member for each key of an object; member must consume the value.
+// Keys are handed over without resolving escapes: no key Audicia reads has any.
 func (s *scanner) object(member func(key []byte) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
@@ -91,16 +92,24 @@ func (s *scanner) object(member func(key []byte) error) error {
 		if s.peek() != '"' {
 			return s.errorf("expected a key")
 		}
-		key, err := s.str()
-		if err != nil {
-			return err
+		end, ok := stringEnd(s.b, s.i)
+		if !ok {
+			return s.errorf("unterminated string")
 		}
-		if err := s.expect(':'); err != nil {
+		key := s.b[s.i+1 : end-1]
+		s.i = end
+		if s.peek() == ':' {
+			s.i++
+		} else if err := s.expect(':'); err != nil {
 			return err
 		}
 		s.ws()
 		if err := member(key); err != nil {
 			return err
+		}
+		if s.i < len(s.b) && s.b[s.i] == ',' {
+			s.i++
+			continue
 		}
 		s.ws()
 		if s.eof() {
@@ -161,15 +170,19 @@ func (s *scanner) str() ([]byte, error) {
 
 // rawStr reads a string and returns its body with escapes unresolved.
 func (s *scanner) rawStr() ([]byte, error) {
-	s.ws()
-	if s.peek() != '"' {
-		return nil, s.errorf("expected a string")
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		s.ws()
+		if s.peek() != '"' {
+			return nil, s.errorf("expected a string")
+		}
 	}
-	start := s.i + 1
-	if err := s.skipString(); err != nil {
-		return nil, err
+	end, ok := stringEnd(s.b, s.i)
+	if !ok {
+		return nil, s.errorf("unterminated string")
 	}
-	return s.b[start : s.i-1], nil
+	body := s.b[s.i+1 : end-1]
+	s.i = end
+	return body, nil
 }
 
 // skipString moves past a string whose opening quote is at s.i. Keys and

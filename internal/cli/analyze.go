@@ -87,7 +87,7 @@ Audicia never applies RBAC: review the output, then kubectl apply it.`,
 	f.StringArrayVar(&o.users, "user", nil, "only this user (repeatable)")
 	f.StringArrayVar(&o.serviceAccounts, "serviceaccount", nil, "only this ServiceAccount, as NAMESPACE:NAME (repeatable)")
 	f.StringArrayVar(&o.groups, "group", nil, "a report for this group, aggregating its members (repeatable)")
-	f.StringVarP(&o.output, "output", "o", "yaml", "output format: yaml (RBAC manifests), json (one AudiciaPolicyReport per subject) or table")
+	f.StringVarP(&o.output, "output", "o", "yaml", "output format: yaml (RBAC manifests), json (a List with one compact AudiciaPolicyReport per line) or table")
 	f.StringVar(&o.outDir, "out-dir", "", "write one YAML file of RBAC per subject into this directory instead of stdout")
 	f.StringVar(&o.sourceFile, "source", "", "an AudiciaSource manifest whose filters, groups, policy and limits to use; flags given explicitly win")
 	f.StringArrayVar(&o.filters, "filter", nil, "a filter rule ACTION:FIELD=REGEX[,FIELD=REGEX...] with ACTION Allow or Deny and FIELD user, group, namespace, verb or resource; rules apply in order after those of --source, first match wins")
@@ -333,6 +333,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	subjects := p.Subjects()
 	shown, err := renderAll(p, o.wantedSubjects(), o.strategy, out, o.output != "table" || o.outDir != "")
 	if err == nil {
 		err = out.close()
@@ -341,7 +342,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 		return err
 	}
 	if !o.quiet {
-		printSummary(stderr, read, p.Counters(), p.Subjects(), shown)
+		printSummary(stderr, read, p.Counters(), subjects, shown)
 	}
 	return nil
 }
@@ -360,7 +361,7 @@ func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy 
 	stop := make(chan struct{})
 	go func() {
 		defer close(pending)
-		_ = p.EachReport(func(r pipeline.SubjectReport) error {
+		_ = p.DrainReports(func(r pipeline.SubjectReport) error {
 			if wanted != nil && !wanted[r.Subject] {
 				return nil
 			}

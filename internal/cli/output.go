@@ -93,7 +93,9 @@ func (y *yamlOutput) write(s *subjectOutput) error {
 
 func (y *yamlOutput) close() error { return y.w.Flush() }
 
-// jsonOutput writes a List of AudiciaPolicyReports, the shape the operator writes.
+// jsonOutput writes a List of AudiciaPolicyReports, the shape the operator
+// writes, one compact report per line: indenting costs more than encoding,
+// and jq or kubectl print it indented when a person reads it.
 type jsonOutput struct {
 	w               *bufio.Writer
 	reportNamespace string
@@ -101,7 +103,7 @@ type jsonOutput struct {
 }
 
 func (j *jsonOutput) prepare(s *subjectOutput) error {
-	data, err := json.MarshalIndent(reportObject(s, j.reportNamespace), "    ", "  ")
+	data, err := json.Marshal(reportObject(s, j.reportNamespace))
 	s.encoded = data
 	return err
 }

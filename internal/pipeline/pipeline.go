@@ -190,13 +190,27 @@ func (p *Pipeline) Reports() []SubjectReport {
 // Reports, building one report at a time so that memory holds only one. It
 // stops at the first error fn returns.
 func (p *Pipeline) EachReport(fn func(SubjectReport) error) error {
+	return p.eachReport(fn, false)
+}
+
+// DrainReports is EachReport for a pipeline that is done: it forgets each
+// subject once its report is built, so memory shrinks as reports are written.
+func (p *Pipeline) DrainReports(fn func(SubjectReport) error) error {
+	return p.eachReport(fn, true)
+}
+
+func (p *Pipeline) eachReport(fn func(SubjectReport) error, drain bool) error {
 	subjects := make([]v1alpha1.Subject, 0, len(p.store.subjects))
 	for s := range p.store.subjects {
 		subjects = append(subjects, s)
 	}
 	slices.SortFunc(subjects, CompareSubjects)
 	for _, s := range subjects {
-		if err := fn(p.store.subjects[s].report(s)); err != nil {
+		r := p.store.report(s, p.store.subjects[s])
+		if drain {
+			delete(p.store.subjects, s)
+		}
+		if err := fn(r); err != nil {
 			return err
 		}
 	}

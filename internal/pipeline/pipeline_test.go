@@ -397,5 +397,15 @@ func TestForget(t *testing.T) {
 	reports := p.Reports()
 	require.Len(t, reports, 1)
 	assert.Equal(t, "new", reports[0].Subject.Name)
-	assert.Len(t, reports[0].Rules, 1)
+	require.Len(t, reports[0].Rules, 1)
+	assert.Equal(t, "get", reports[0].Rules[0].Verb, "the atoms left are renumbered correctly")
+
+	list := ev(6, audit.StageResponseComplete, "new", "list", pods, 200)
+	get := ev(7, audit.StageResponseComplete, "new", "get", pods, 200)
+	p.Observe(&list)
+	p.Observe(&get)
+	r := reportOf(t, p, user("new"))
+	require.Len(t, r.Rules, 2)
+	assert.Equal(t, int64(2), r.Rules[0].Count, "get, counted before and after forgetting")
+	assert.Equal(t, "list", r.Rules[1].Verb)
 }

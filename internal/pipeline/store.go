@@ -11,26 +11,70 @@ import (
 	"github.com/audicia/audicia/internal/policy"
 )
 
-// ruleStats aggregates the requests of one atom.
+// atomID numbers a distinct Atom. Subjects share atoms (many accounts get
+// pods in the same namespace), so each is stored once and subjects keep the
+// four-byte number: memory then grows by a few dozen bytes per rule.
+type atomID uint32
+
+// atomTable stores each distinct atom once.
+type atomTable struct {
+	ids   map[Atom]atomID
+	atoms []Atom
+}
+
+func newAtomTable() *atomTable { return &atomTable{ids: make(map[Atom]atomID)} }
+
+func (t *atomTable) id(a Atom) atomID {
+	if id, ok := t.ids[a]; ok {
+		return id
+	}
+	id := atomID(len(t.atoms))
+	t.atoms = append(t.atoms, a)
+	t.ids[a] = id
+	return id
+}
+
+// ruleStats aggregates the requests of one atom of one subject.
 type ruleStats struct {
+	atom          atomID
 	count, denied int64
 	first, last   int64
 	// names seen, while every request had one and there were few enough;
-	// nil once any name is allowed. A short slice costs far less memory than
-	// a map, and it is never longer than maxNames.
+	// nil once any name is allowed.
 	names []string
 }
 
-// subjectState is everything kept about one subject.
+// subjectState is everything kept about one subject: its rules in a slice,
+// found through a small index.
 type subjectState struct {
-	rules   map[Atom]*ruleStats
+	index   map[atomID]int32
+	rules   []ruleStats
 	events  int64
 	dropped int64
 	last    int64
 }
 
+func newSubjectState() *subjectState {
+	return &subjectState{index: make(map[atomID]int32)}
+}
+
+// rule returns the subject's stats for the atom, adding them when there is
+// room; nil when maxRules is reached.
+func (st *subjectState) rule(id atomID, maxRules int) *ruleStats {
+	if i, ok := st.index[id]; ok {
+		return &st.rules[i]
+	}
+	if len(st.rules) >= maxRules {
+		return nil
+	}
+	st.index[id] = int32(len(st.rules))
+	st.rules = append(st.rules, ruleStats{atom: id})
+	return &st.rules[len(st.rules)-1]
+}
+
 // store aggregates requests per subject within fixed bounds.
 type store struct {
+	atoms       *atomTable
 	subjects    map[v1alpha1.Subject]*subjectState
 	maxSubjects int
 	maxRules    int
@@ -38,32 +82,40 @@ type store struct {
 }
 
 func newStore(maxSubjects, maxRules, maxNames int) *store {
-	return &store{subjects: make(map[v1alpha1.Subject]*subjectState), maxSubjects: maxSubjects, maxRules: maxRules, maxNames: maxNames}
+	return &store{atoms: newAtomTable(), subjects: make(map[v1alpha1.Subject]*subjectState),
+		maxSubjects: maxSubjects, maxRules: maxRules, maxNames: maxNames}
+}
+
+// subject returns the subject's state, adding it when there is room.
+func (s *store) subject(subject v1alpha1.Subject) *subjectState {
+	st := s.subjects[subject]
+	if st == nil && len(s.subjects) < s.maxSubjects {
+		st = newSubjectState()
+		s.subjects[subject] = st
+	}
+	return st
 }
 
 // record adds a request to the subject's rules. It returns false when a limit
 // dropped the request: a new subject past maxSubjects, or a new rule past
 // maxRules (then counted in the subject's dropped requests).
 func (s *store) record(subject v1alpha1.Subject, r *request) bool {
-	st := s.subjects[subject]
+	st := s.subject(subject)
 	if st == nil {
-		if len(s.subjects) >= s.maxSubjects {
-			return false
-		}
-		st = &subjectState{rules: make(map[Atom]*ruleStats)}
-		s.subjects[subject] = st
+		return false
 	}
-	rs := st.rules[r.atom]
+	rs := st.rule(s.atoms.id(r.atom), s.maxRules)
 	if rs == nil {
-		if len(st.rules) >= s.maxRules {
-			st.dropped++
-			return false
-		}
-		rs = &ruleStats{first: r.at, last: r.at}
+		st.dropped++
+		return false
+	}
+	if rs.count == 0 {
+		rs.first, rs.last = r.at, r.at
 		if policy.NamesApply(r.atom.Verb, r.atom.Resource) && r.name != "" {
 			rs.names = []string{r.name}
 		}
-		st.rules[r.atom] = rs
+	} else if rs.names != nil {
+		rs.names = addName(rs.names, r.name, s.maxNames)
 	}
 	st.events++
 	st.last = max(st.last, r.at)
@@ -73,9 +125,6 @@ func (s *store) record(subject v1alpha1.Subject, r *request) bool {
 	}
 	rs.first = min(rs.first, r.at)
 	rs.last = max(rs.last, r.at)
-	if rs.names != nil {
-		rs.names = addName(rs.names, r.name, s.maxNames)
-	}
 	return true
 }
 
@@ -95,21 +144,36 @@ func addName(names []string, name string, maxNames int) []string {
 }
 
 // forget drops the rules last seen before the cutoff, and subjects left with
-// no rules. It returns how many rules it dropped.
+// no rules, then rebuilds the atom table from what is left. It returns how
+// many rules it dropped.
 func (s *store) forget(cutoff int64) int {
 	dropped := 0
 	for subject, st := range s.subjects {
-		for atom, rs := range st.rules {
-			if rs.last < cutoff {
-				delete(st.rules, atom)
-				dropped++
-			}
-		}
-		if len(st.rules) == 0 {
+		kept := slices.DeleteFunc(st.rules, func(rs ruleStats) bool { return rs.last < cutoff })
+		dropped += len(st.rules) - len(kept)
+		st.rules = kept
+		if len(kept) == 0 {
 			delete(s.subjects, subject)
 		}
 	}
+	if dropped > 0 {
+		s.compactAtoms()
+	}
 	return dropped
+}
+
+// compactAtoms renumbers the atoms still in use, so that forgotten rules do
+// not keep their atoms forever.
+func (s *store) compactAtoms() {
+	old := s.atoms
+	s.atoms = newAtomTable()
+	for _, st := range s.subjects {
+		clear(st.index)
+		for i := range st.rules {
+			st.rules[i].atom = s.atoms.id(old.atoms[st.rules[i].atom])
+			st.index[st.rules[i].atom] = int32(i)
+		}
+	}
 }
 
 // SubjectReport is what the pipeline knows about one subject, in the shape of
@@ -122,9 +186,11 @@ type SubjectReport struct {
 	LastEventTime   time.Time
 }
 
-func (st *subjectState) report(subject v1alpha1.Subject) SubjectReport {
+func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport {
 	rules := make([]v1alpha1.ObservedRule, 0, len(st.rules))
-	for atom, rs := range st.rules {
+	for i := range st.rules {
+		rs := &st.rules[i]
+		atom := s.atoms.atoms[rs.atom]
 		rules = append(rules, v1alpha1.ObservedRule{
 			APIGroup:       atom.APIGroup,
 			Resource:       atom.Resource,
@@ -175,11 +241,12 @@ func CompareSubjects(a, b v1alpha1.Subject) int {
 }
 
 // restore merges a report written earlier back into the store, so that
-// counting resumes where it stopped.
+// counting resumes where it stopped. Restored rules are not held to maxRules:
+// they were within the limit when written.
 func (s *store) restore(r SubjectReport) {
 	st := s.subjects[r.Subject]
 	if st == nil {
-		st = &subjectState{rules: make(map[Atom]*ruleStats, len(r.Rules))}
+		st = newSubjectState()
 		s.subjects[r.Subject] = st
 	}
 	st.events += r.EventsObserved
@@ -188,13 +255,13 @@ func (s *store) restore(r SubjectReport) {
 	for _, o := range r.Rules {
 		atom := Atom{APIGroup: o.APIGroup, Resource: o.Resource, NonResourceURL: o.NonResourceURL, Namespace: o.Namespace, Verb: o.Verb}
 		first, last := o.FirstSeen.UnixNano(), o.LastSeen.UnixNano()
-		rs := st.rules[atom]
-		if rs == nil {
-			rs = &ruleStats{first: first, last: last, names: slices.Clone(o.ResourceNames)}
-			st.rules[atom] = rs
-		} else if len(o.ResourceNames) == 0 {
+		rs := st.rule(s.atoms.id(atom), len(st.rules)+1)
+		switch {
+		case rs.count == 0:
+			rs.first, rs.last, rs.names = first, last, slices.Clone(o.ResourceNames)
+		case len(o.ResourceNames) == 0:
 			rs.names = nil
-		} else {
+		default:
 			for _, n := range o.ResourceNames {
 				if rs.names == nil {
 					break
