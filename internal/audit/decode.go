@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // maxInterned bounds each intern table; a full table is dropped and refilled,
@@ -30,6 +31,13 @@ type Decoder struct {
 	// later stage carries everything. Its remaining fields stay empty and its
 	// tail is not checked.
 	SkipRequestReceived bool
+
+	// SkipSystemUsers stops decoding an event once it is known to be made by
+	// a `system:*` user that is not a ServiceAccount (and not impersonating
+	// anyone), for consumers that drop those requests anyway: they are often
+	// most of a log. The stage, audit ID and user are decoded first; the rest
+	// stays empty.
+	SkipSystemUsers bool
 
 	strings map[string]string
 	groups  map[string][]string
@@ -139,7 +147,13 @@ func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 			requestURI = v
 			return err
 		case "user":
-			return d.decodeUser(s, &ev.User)
+			if err := d.decodeUser(s, &ev.User); err != nil {
+				return err
+			}
+			if d.SkipSystemUsers && d.systemUserDone(s, ev) {
+				return errStopEarly
+			}
+			return nil
 		case "impersonatedUser":
 			if s.null() {
 				return nil
@@ -191,6 +205,15 @@ func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 		}
 	}
 	return nil, nil
+}
+
+// systemUserDone reports whether the event, its user just decoded, is made by
+// a control-plane identity and holds nothing more a consumer needs.
+func (d *Decoder) systemUserDone(s *scanner, ev *Event) bool {
+	name := ev.User.Username
+	return strings.HasPrefix(name, "system:") && !strings.HasPrefix(name, "system:serviceaccount:") &&
+		ev.Stage != StageUnknown && !ev.AuditID.IsZero() && !ev.Impersonated &&
+		!bytes.Contains(s.b[s.i:], []byte(`"impersonatedUser"`))
 }
 
 func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {

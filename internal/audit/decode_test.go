@@ -238,3 +238,38 @@ func parseTimeStd(s string) (int64, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	return t.UnixNano(), err
 }
+
+func TestSkipSystemUsers(t *testing.T) {
+	const head = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"8087f4f3-2bb9-4b17-8f58-e040c6f14af4","stage":"ResponseComplete","verb":"get",`
+	const tail = `"objectRef":{"resource":"pods","namespace":"a"},"responseStatus":{"code":200}}`
+	tests := map[string]struct {
+		line    string
+		partial bool
+	}{
+		"control-plane user":      {head + `"user":{"username":"system:node:n1","groups":["system:nodes"]},` + tail, true},
+		"service account":         {head + `"user":{"username":"system:serviceaccount:a:b"},` + tail, false},
+		"person":                  {head + `"user":{"username":"alice"},` + tail, false},
+		"impersonating after":     {head + `"user":{"username":"system:admin"},"impersonatedUser":{"username":"alice"},` + tail, false},
+		"stage unknown yet":       {`{"auditID":"8087f4f3-2bb9-4b17-8f58-e040c6f14af4","user":{"username":"system:node:n1"},"stage":"ResponseComplete","verb":"get",` + tail, false},
+		"impersonating before":    {head + `"impersonatedUser":{"username":"alice"},"user":{"username":"system:admin"},` + tail, false},
+		"system user, no auditID": {`{"stage":"ResponseComplete","verb":"get","user":{"username":"system:node:n1"},` + tail, false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			dec := NewDecoder()
+			dec.SkipSystemUsers = true
+			events, _, err := dec.Decode([]byte(tt.line), nil)
+			require.NoError(t, err)
+			require.Len(t, events, 1)
+			full := decodeOne(t, []byte(tt.line))
+			if !tt.partial {
+				assert.Equal(t, full, events[0])
+				return
+			}
+			assert.False(t, events[0].HasObjectRef, "decoding stopped after the user")
+			assert.Equal(t, full.User, events[0].User)
+			assert.Equal(t, full.Stage, events[0].Stage)
+			assert.Equal(t, full.AuditID, events[0].AuditID)
+		})
+	}
+}

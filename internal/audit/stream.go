@@ -25,6 +25,9 @@ type StreamOptions struct {
 	Workers int
 	// MaxLineBytes is the longest line decoded; zero means DefaultMaxLineBytes.
 	MaxLineBytes int
+	// SkipSystemUsers sets Decoder.SkipSystemUsers, for consumers that ignore
+	// system users.
+	SkipSystemUsers bool
 }
 
 // StreamStats count what Stream read.
@@ -73,7 +76,7 @@ func Stream(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, e
 		return StreamStats{}, err
 	}
 	if isSingleDocument(first) {
-		return streamDocument(io.MultiReader(bytes.NewReader(first), r), sink)
+		return streamDocument(io.MultiReader(bytes.NewReader(first), r), opts, sink)
 	}
 	return streamLines(io.MultiReader(bytes.NewReader(first), r), opts, sink)
 }
@@ -95,7 +98,16 @@ func isSingleDocument(head []byte) bool {
 	return len(line) > 0 && line[0] == '{' && line[len(line)-1] != '}'
 }
 
-func streamDocument(r io.Reader, sink func([]Event)) (StreamStats, error) {
+// newStreamDecoder returns a decoder that stops early on events a stream's
+// consumer does not need.
+func newStreamDecoder(opts StreamOptions) *Decoder {
+	dec := NewDecoder()
+	dec.SkipRequestReceived = true
+	dec.SkipSystemUsers = opts.SkipSystemUsers
+	return dec
+}
+
+func streamDocument(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, error) {
 	doc, err := io.ReadAll(io.LimitReader(r, maxDocumentBytes+1))
 	if err != nil {
 		return StreamStats{}, err
@@ -104,9 +116,7 @@ func streamDocument(r io.Reader, sink func([]Event)) (StreamStats, error) {
 	if len(doc) > maxDocumentBytes {
 		return stats, fmt.Errorf("a single JSON document larger than %d bytes cannot be read; write the events as JSON lines", maxDocumentBytes)
 	}
-	dec := NewDecoder()
-	dec.SkipRequestReceived = true
-	events, malformed, err := dec.Decode(doc, nil)
+	events, malformed, err := newStreamDecoder(opts).Decode(doc, nil)
 	if err != nil {
 		stats.Malformed++
 		return stats, nil
@@ -139,8 +149,7 @@ func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamSta
 	var workers sync.WaitGroup
 	for range opts.Workers {
 		workers.Go(func() {
-			dec := NewDecoder()
-			dec.SkipRequestReceived = true
+			dec := newStreamDecoder(opts)
 			for chunk := range chunks {
 				events, _ := eventSlices.Get().([]Event)
 				b := decodedBatch{events: events[:0]}
