@@ -73,11 +73,14 @@ func (d *Decoder) Decode(data []byte, dst []Event) (out []Event, malformed int, 
 	if items != nil {
 		return d.decodeItems(items, dst)
 	}
-	if ev.Stage == StageUnknown && ev.Verb == "" {
+	if !isEvent(&ev) {
 		return dst, 0, ErrNotAuditEvent
 	}
 	return append(dst, ev), 0, nil
 }
+
+// isEvent tells an audit event from another object: it has a known stage or a verb.
+func isEvent(ev *Event) bool { return ev.Stage != StageUnknown || ev.Verb != "" }
 
 func (d *Decoder) decodeArray(s *scanner, dst []Event) ([]Event, int, error) {
 	start := s.i
@@ -91,9 +94,11 @@ func (d *Decoder) decodeArray(s *scanner, dst []Event) ([]Event, int, error) {
 	return d.decodeItems(s.b[start:s.i], dst)
 }
 
-// decodeItems decodes the JSON array of an EventList's items.
+// decodeItems decodes the JSON array of an EventList's items. A broken array
+// adds nothing: the whole document is malformed.
 func (d *Decoder) decodeItems(items []byte, dst []Event) ([]Event, int, error) {
 	s := scanner{b: items}
+	before := len(dst)
 	malformed := 0
 	err := s.array(func() error {
 		start := s.i
@@ -102,14 +107,17 @@ func (d *Decoder) decodeItems(items []byte, dst []Event) ([]Event, int, error) {
 		}
 		var ev Event
 		item := scanner{b: s.b[start:s.i]}
-		if nested, err := d.decodeEvent(&item, &ev); err != nil || nested != nil {
+		if nested, err := d.decodeEvent(&item, &ev); err != nil || nested != nil || !isEvent(&ev) {
 			malformed++
 			return nil
 		}
 		dst = append(dst, ev)
 		return nil
 	})
-	return dst, malformed, err
+	if err != nil {
+		return dst[:before], 0, err
+	}
+	return dst, malformed, nil
 }
 
 // decodeEvent decodes one object into ev. When the object is an EventList it

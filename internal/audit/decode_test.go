@@ -130,11 +130,18 @@ func TestDecodeV1beta1(t *testing.T) {
 func TestDecodeEventList(t *testing.T) {
 	lines := readLines(t, sharedLogs(t)[0])
 	body := []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[` +
-		string(bytes.Join(lines, []byte(","))) + `,{"kind":"Event","stage":12},"garbage"]}`)
+		string(bytes.Join(lines, []byte(","))) + `,{"kind":"Event","stage":12},"garbage",{}]}`)
 	events, malformed, err := NewDecoder().Decode(body, nil)
 	require.NoError(t, err)
 	assert.Len(t, events, len(lines))
-	assert.Equal(t, 2, malformed)
+	assert.Equal(t, 3, malformed)
+
+	// Brackets balance, so the list is cut out whole; the missing comma
+	// shows only after its first item was read.
+	broken := []byte(`{"kind":"EventList","items":[` + string(lines[0]) + ` {"stage":"Panic","verb":"get"}]}`)
+	events, _, err = NewDecoder().Decode(broken, []Event{{Verb: "kept"}})
+	assert.Error(t, err)
+	assert.Equal(t, []Event{{Verb: "kept"}}, events, "a broken list adds nothing")
 
 	events, malformed, err = NewDecoder().Decode([]byte(`{"kind":"EventList","items":null}`), nil)
 	require.NoError(t, err)
