@@ -55,6 +55,19 @@ bench: build ## Benchmark: decoder and pipeline micro-benchmarks, then `audicia 
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/audit/ ./internal/pipeline/
 	AUDICIA_BIN=$(LOCALBIN)/audicia BENCH_REQUESTS=$(BENCH_REQUESTS) $(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m ./test/bench/
 
+##@ Demo
+
+DEMO_LOG ?= ../shared/testdata/kube-apiserver-v1.34-scenario.audit.log
+
+.PHONY: demo
+demo: build ## Offline demo on a log a real kube-apiserver wrote (the operator demo on a local control plane comes with the operator).
+	@test -f $(DEMO_LOG) || { echo "demo: $(DEMO_LOG) not found; set DEMO_LOG to a kube-apiserver audit log"; exit 1; }
+	@echo "== subjects in $(DEMO_LOG)"
+	@$(LOCALBIN)/audicia analyze -f $(DEMO_LOG) -o table
+	@echo
+	@echo "== suggested RBAC for ServiceAccount shop/web (review, then kubectl apply -f -)"
+	@$(LOCALBIN)/audicia analyze -f $(DEMO_LOG) --serviceaccount shop:web --quiet
+
 ##@ Build
 
 .PHONY: build
