@@ -1,9 +1,6 @@
 package audit
 
-import (
-	"encoding/hex"
-	"time"
-)
+import "encoding/hex"
 
 // Stage is the point in a request's life an audit event was written at.
 type Stage uint8
@@ -135,11 +132,6 @@ type Event struct {
 	// RequestReceivedNanos is the request's arrival time in Unix nanoseconds;
 	// it is the same at every stage of a request, so it is the request's time.
 	RequestReceivedNanos int64
-}
-
-// RequestReceivedTime returns the request's arrival time.
-func (e *Event) RequestReceivedTime() time.Time {
-	return time.Unix(0, e.RequestReceivedNanos).UTC()
 }
 
 // ActingUser is the user whose permissions the request exercised: the

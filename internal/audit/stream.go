@@ -44,7 +44,8 @@ type StreamStats struct {
 	Oversized int64
 }
 
-func (s *StreamStats) add(o StreamStats) {
+// Add adds the counts of o, to total several streams.
+func (s *StreamStats) Add(o StreamStats) {
 	s.Bytes += o.Bytes
 	s.Lines += o.Lines
 	s.Events += o.Events
@@ -169,10 +170,10 @@ func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamSta
 		if len(b.events) > 0 {
 			sink(b.events)
 		}
-		stats.add(b.stats)
+		stats.Add(b.stats)
 		eventSlices.Put(b.events[:0]) //nolint:staticcheck // see above
 	}
-	stats.add(readStats)
+	stats.Add(readStats)
 	return stats, readErr
 }
 

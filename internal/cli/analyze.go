@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,10 @@ type analyzeOptions struct {
 	outDir          string
 	sourceFile      string
 	filters         []string
+	// sourceFilters and sourceGroups come from --source; they configure the
+	// pipeline but, unlike --group, do not select subjects.
+	sourceFilters   []v1alpha1.FilterRule
+	sourceGroups    []string
 	includeSystem   bool
 	reportNamespace string
 	maxSubjects     int32
@@ -140,12 +145,8 @@ func (o *analyzeOptions) applySource(cmd *cobra.Command) error {
 	}
 	spec := &src.Spec
 	changed := cmd.Flags().Changed
-	sourceFilters := make([]string, 0, len(spec.Filters))
-	for _, r := range spec.Filters {
-		sourceFilters = append(sourceFilters, formatFilter(r))
-	}
-	o.filters = append(sourceFilters, o.filters...)
-	o.groups = append(o.groups, spec.Groups...)
+	o.sourceFilters = spec.Filters
+	o.sourceGroups = spec.Groups
 	if !changed("include-system-users") && spec.IgnoreSystemUsers != nil {
 		o.includeSystem = !*spec.IgnoreSystemUsers
 	}
@@ -228,23 +229,14 @@ func parseFilter(s string) (v1alpha1.FilterRule, error) {
 	return r, nil
 }
 
-func formatFilter(r v1alpha1.FilterRule) string {
-	var parts []string
-	for _, f := range [][2]string{{"user", r.User}, {"group", r.Group}, {"namespace", r.Namespace}, {"verb", r.Verb}, {"resource", r.Resource}} {
-		if f[1] != "" {
-			parts = append(parts, f[0]+"="+f[1])
-		}
-	}
-	return string(r.Action) + ":" + strings.Join(parts, ",")
-}
-
 func (o *analyzeOptions) pipelineOptions() (pipeline.Options, error) {
 	opts := pipeline.Options{
 		IgnoreSystemUsers:       !o.includeSystem,
 		MigrateDeprecatedGroups: o.migrate,
-		Groups:                  o.groups,
+		Groups:                  append(slices.Clone(o.groups), o.sourceGroups...),
 		MaxSubjects:             int(o.maxSubjects),
 		MaxRulesPerSubject:      int(o.maxRules),
+		Filters:                 slices.Clone(o.sourceFilters),
 	}
 	for _, s := range o.filters {
 		r, err := parseFilter(s)
@@ -267,11 +259,7 @@ func feed(p *pipeline.Pipeline, files []string, stdin io.Reader, skipSystemUsers
 	var sum readSummary
 	for _, name := range files {
 		stats, err := feedOne(p, name, stdin, skipSystemUsers)
-		sum.StreamStats.Bytes += stats.Bytes
-		sum.Lines += stats.Lines
-		sum.Events += stats.Events
-		sum.Malformed += stats.Malformed
-		sum.Oversized += stats.Oversized
+		sum.Add(stats)
 		if err != nil {
 			return sum, err
 		}

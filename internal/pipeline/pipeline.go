@@ -38,19 +38,6 @@ type Options struct {
 	DedupeWindow       int
 }
 
-// OptionsFromSpec derives the options of an AudiciaSource's spec, applying
-// the API's defaults to fields left unset.
-func OptionsFromSpec(spec *v1alpha1.AudiciaSourceSpec) Options {
-	return Options{
-		Filters:                 spec.Filters,
-		IgnoreSystemUsers:       spec.IgnoreSystemUsers == nil || *spec.IgnoreSystemUsers,
-		MigrateDeprecatedGroups: spec.Policy.MigrateDeprecatedGroups == nil || *spec.Policy.MigrateDeprecatedGroups,
-		Groups:                  spec.Groups,
-		MaxSubjects:             int(spec.Limits.MaxSubjects),
-		MaxRulesPerSubject:      int(spec.Limits.MaxRulesPerReport),
-	}
-}
-
 // Counters say what happened to the events a pipeline was given. Every
 // event lands in exactly one of the counters after Received.
 type Counters struct {
