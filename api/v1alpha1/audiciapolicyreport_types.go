@@ -166,6 +166,12 @@ type AudiciaPolicyReportStatus struct {
 	// +optional
 	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
 
+	// sourcePosition, for a file source, is how far the source had read when
+	// this status was written. A restarted operator that reads those lines again
+	// skips them for this subject, so no request is counted twice.
+	// +optional
+	SourcePosition *FilePosition `json:"sourcePosition,omitempty"`
+
 	// conditions describe the state of the report.
 	// +optional
 	// +listType=map

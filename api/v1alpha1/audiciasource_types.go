@@ -296,6 +296,23 @@ type Limits struct {
 	Retention *metav1.Duration `json:"retention,omitempty"`
 }
 
+// FilePosition is a place in what a file source has read: which file, counted
+// across rotations, and the byte offset after a complete line in it.
+type FilePosition struct {
+	// sequence counts the files the source has read, starting at 0; it grows by
+	// one each time the source follows a rotation, so positions in different
+	// files compare.
+	Sequence int64 `json:"sequence"`
+
+	// offset is the byte offset just after a complete line.
+	Offset int64 `json:"offset"`
+}
+
+// Less reports whether p comes before o.
+func (p FilePosition) Less(o FilePosition) bool {
+	return p.Sequence < o.Sequence || (p.Sequence == o.Sequence && p.Offset < o.Offset)
+}
+
 // FileCheckpoint records how far a file source has read.
 type FileCheckpoint struct {
 	// fileIdentity identifies the file read (device and inode), so that a
@@ -303,10 +320,10 @@ type FileCheckpoint struct {
 	// +optional
 	FileIdentity string `json:"fileIdentity,omitempty"`
 
-	// offset is the byte offset after the last complete line covered by the
-	// written reports.
+	// position is where reading resumes: every line before it is covered by the
+	// written reports and counters.
 	// +optional
-	Offset int64 `json:"offset,omitempty"`
+	Position FilePosition `json:"position,omitempty"`
 
 	// lastEventTime is the request time of the newest event read.
 	// +optional

@@ -21,4 +21,26 @@ const (
 	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonLimitReached: maxSubjects or maxRulesPerReport dropped requests.
 	ReasonLimitReached = "LimitReached"
+	// ReasonMalformedInput: lines or events could not be decoded and were skipped.
+	ReasonMalformedInput = "MalformedInput"
+	// ReasonReportWriteFailed: reports or the checkpoint could not be written.
+	ReasonReportWriteFailed = "ReportWriteFailed"
+	// ReasonTailing: a file source is reading its log.
+	ReasonTailing = "Tailing"
+	// ReasonListening: a webhook source is accepting events.
+	ReasonListening = "Listening"
+	// ReasonFileMissing: the audit log of a file source does not exist (yet).
+	ReasonFileMissing = "FileMissing"
+	// ReasonFileUnreadable: the audit log exists but cannot be read.
+	ReasonFileUnreadable = "FileUnreadable"
+	// ReasonTLSSecretMissing: a Secret a webhook source names does not exist.
+	ReasonTLSSecretMissing = "TLSSecretMissing"
+	// ReasonTLSSecretInvalid: a Secret a webhook source names lacks a key or
+	// holds a certificate or key that does not parse.
+	ReasonTLSSecretInvalid = "TLSSecretInvalid"
+	// ReasonPortInUse: the webhook port is taken by another listener.
+	ReasonPortInUse = "PortInUse"
+	// ReasonIngestFailed: reading or receiving stopped on an unexpected error;
+	// the message has it and the source is retried.
+	ReasonIngestFailed = "IngestFailed"
 )

@@ -71,6 +71,12 @@ type Pipeline struct {
 	dedupe   *dedupe
 	store    *store
 	counters Counters
+
+	// pos is the position of the event being observed, when positioned;
+	// covered holds how far the restored reports had counted (see replay.go).
+	pos        v1alpha1.FilePosition
+	positioned bool
+	covered    map[v1alpha1.Subject]v1alpha1.FilePosition
 }
 
 // New builds a pipeline. It fails when a filter is invalid, naming the field.
@@ -135,7 +141,9 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 		p.counters.Filtered++
 		return
 	}
-	if !p.store.record(subject, &r) {
+	// A request counted before a restart is in the subject's report already;
+	// its groups' reports may have been written earlier and still need it.
+	if !p.alreadyCounted(subject) && !p.store.record(subject, &r) {
 		p.counters.Dropped++
 		return
 	}
@@ -150,8 +158,9 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 // against the request.
 func (p *Pipeline) recordGroups(groups []string, r *request) {
 	for _, g := range groups {
-		if p.groups[g] {
-			p.store.record(v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}, r)
+		group := v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}
+		if p.groups[g] && !p.alreadyCounted(group) {
+			p.store.record(group, r)
 		}
 	}
 }
