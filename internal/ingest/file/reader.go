@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 )
 
+// errCut says that drain found the file cut below what it had read.
+var errCut = errors.New("file truncated")
+
 // fpSize is how many bytes before an offset identify it: enough that a
 // refilled file or an unrelated sibling does not match by chance (audit lines
 // carry auditIDs and timestamps), small enough to compare on every poll.
@@ -37,6 +40,7 @@ type reader struct {
 
 	prev    [fpSize]byte // the min(fpSize, base) bytes before base
 	prevLen int
+	scratch [fpSize]byte
 
 	lines [][]byte
 	ends  []Position
@@ -149,7 +153,7 @@ func (r *reader) follow(ctx context.Context) error {
 		}
 		return r.rotate(ctx)
 	}
-	if fi.Size() >= r.readOff() && r.intact() {
+	if fi.Size() >= r.readOff() && r.intact(r.n) {
 		return nil
 	}
 	return r.truncated(ctx, r.fingerprint(r.n))
@@ -223,15 +227,15 @@ func (r *reader) findCopy(sum string) (*os.File, string) {
 	return nil, ""
 }
 
-// intact reports whether the file still holds, before our offset, the bytes
-// we read there; a copytruncate followed by new writes past our offset fails it.
-func (r *reader) intact() bool {
-	w := r.window(r.n)
+// intact reports whether the file still holds, before buf[end], the bytes
+// we read there; a copytruncate followed by new writes past it fails this.
+func (r *reader) intact(end int) bool {
+	w := r.window(end)
 	if len(w) == 0 {
 		return true
 	}
-	got := make([]byte, len(w))
-	m, _ := r.f.ReadAt(got, r.readOff()-int64(len(w)))
+	got := r.scratch[:len(w)]
+	m, _ := r.f.ReadAt(got, r.base+int64(end-len(w)))
 	return m == len(w) && bytes.Equal(got, w)
 }
 
@@ -239,7 +243,8 @@ func (r *reader) intact() bool {
 // line: the file is left behind, so no '\n' will come. (The decoder reports
 // the line as malformed if it was cut mid-event.)
 func (r *reader) finish(ctx context.Context) error {
-	if err := r.drain(ctx); err != nil {
+	// A file being left that is cut meanwhile ends where it was cut.
+	if err := r.drain(ctx); err != nil && err != errCut {
 		return err
 	}
 	return r.flushTail()
@@ -273,6 +278,12 @@ func (r *reader) drain(ctx context.Context) error {
 		}
 		from := r.n
 		m, err := r.f.ReadAt(r.buf[from:min(len(r.buf), from+readChunk)], r.readOff())
+		if m > 0 && !r.intact(from) {
+			// Cut (and refilled) between follow's check and this read:
+			// what we read may be new content at our old offset.
+			r.n = from
+			return errCut
+		}
 		if m > 0 {
 			r.t.stats.bytes.Add(int64(m))
 			r.n += m

@@ -158,7 +158,11 @@ func (t *Tailer) Run(ctx context.Context, fn func(Batch) error) error {
 		if err := r.follow(ctx); err != nil {
 			return err
 		}
-		if err := r.drain(ctx); err != nil {
+		err := r.drain(ctx)
+		if err == errCut {
+			err = r.truncated(ctx, r.fingerprint(r.n))
+		}
+		if err != nil {
 			return err
 		}
 		select {
