@@ -87,9 +87,10 @@ func (r *Receiver) serveBatch(w http.ResponseWriter, req *http.Request, now time
 		return reply(w, http.StatusUnsupportedMediaType, "unsupported Content-Encoding "+strconv.Quote(enc))
 	}
 
-	limit := r.opts.MaxRequestBytes
+	lim := r.limits.Load()
+	limit := lim.maxRequestBytes
 	if req.ContentLength > limit {
-		return r.tooLarge(w, log, req.ContentLength)
+		return r.tooLarge(w, log, limit, req.ContentLength)
 	}
 	buf := r.buffers.Get().(*batchBuffer)
 	defer r.putBuffer(buf)
@@ -102,7 +103,7 @@ func (r *Receiver) serveBatch(w http.ResponseWriter, req *http.Request, now time
 		return reply(w, http.StatusBadRequest, "cannot read body")
 	}
 	if int64(buf.body.Len()) > limit {
-		return r.tooLarge(w, log, -1)
+		return r.tooLarge(w, log, limit, -1)
 	}
 
 	dec := r.decoders.Get().(*audit.Decoder)
@@ -122,14 +123,14 @@ func (r *Receiver) serveBatch(w http.ResponseWriter, req *http.Request, now time
 		log.Info("audit webhook batch has malformed items", "malformed", malformed, "events", len(events))
 	}
 
-	if ok, wait := r.limit.take(len(events), now); !ok {
+	if ok, wait := lim.events.take(len(events), now); !ok {
 		r.m.rejected[metrics.ReasonRateLimited].Inc()
 		log.V(1).Info("audit webhook batch over the event rate limit", "events", len(events), "retryAfter", wait)
 		return retryLater(w, wait, "event rate limit reached")
 	}
 	if len(events) > 0 {
 		if err := r.sink(events); err != nil {
-			r.limit.refund(len(events))
+			lim.events.refund(len(events))
 			if errors.Is(err, ErrBusy) {
 				r.m.rejected[metrics.ReasonBusy].Inc()
 				log.V(1).Info("audit webhook sink busy", "events", len(events))
@@ -149,27 +150,27 @@ func (r *Receiver) serveBatch(w http.ResponseWriter, req *http.Request, now time
 func (r *Receiver) authorizeRequest(req *http.Request, now time.Time) (string, error) {
 	st := r.tls.Load()
 	if st.clientCA == nil || req.TLS == nil {
-		return authorize(nil, st.clientCA, r.opts.AllowedClientNames, now)
+		return authorize(nil, st.clientCA, st.allowed, now)
 	}
 	cache, _ := req.Context().Value(connAuthKey{}).(*connAuth)
 	if cache != nil {
-		if res := cache.result.Load(); res != nil && res.generation == st.caGeneration {
+		if res := cache.result.Load(); res != nil && res.generation == st.generation {
 			return res.name, res.err
 		}
 	}
-	name, err := authorize(req.TLS.PeerCertificates, st.clientCA, r.opts.AllowedClientNames, now)
+	name, err := authorize(req.TLS.PeerCertificates, st.clientCA, st.allowed, now)
 	if cache != nil {
-		cache.result.Store(&authResult{generation: st.caGeneration, name: name, err: err})
+		cache.result.Store(&authResult{generation: st.generation, name: name, err: err})
 	}
 	return name, err
 }
 
-func (r *Receiver) tooLarge(w http.ResponseWriter, log logr.Logger, contentLength int64) int {
+func (r *Receiver) tooLarge(w http.ResponseWriter, log logr.Logger, limit, contentLength int64) int {
 	r.m.rejected[metrics.ReasonTooLarge].Inc()
-	log.Info("audit webhook body over maxRequestBytes", "maxRequestBytes", r.opts.MaxRequestBytes, "contentLength", contentLength)
+	log.Info("audit webhook body over maxRequestBytes", "maxRequestBytes", limit, "contentLength", contentLength)
 	// The rest of the body is not read: close rather than drain it.
 	w.Header().Set("Connection", "close")
-	return reply(w, http.StatusRequestEntityTooLarge, "body over "+strconv.FormatInt(r.opts.MaxRequestBytes, 10)+" bytes")
+	return reply(w, http.StatusRequestEntityTooLarge, "body over "+strconv.FormatInt(limit, 10)+" bytes")
 }
 
 func (r *Receiver) putBuffer(b *batchBuffer) {

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,7 @@ type Sink func(events []audit.Event) error
 
 // Defaults for the zero values of Options.
 const (
+	DefaultAddr                  = ":8443"
 	DefaultMaxRequestBytes int64 = 10 << 20
 	DefaultBusyRetryAfter        = time.Second
 )
@@ -56,7 +58,8 @@ const (
 
 // Options configure a Receiver.
 type Options struct {
-	// Addr is the address to listen on, e.g. ":8443" (":0" picks a free port).
+	// Addr is the address to listen on, e.g. ":8443" (":0" picks a free
+	// port). Empty means DefaultAddr.
 	Addr string
 	// MaxRequestBytes bounds a request body; larger ones get 413 and are read
 	// no further than the limit (+1). Zero means DefaultMaxRequestBytes.
@@ -95,9 +98,9 @@ type Stats struct {
 
 // Receiver is the HTTPS receiver of kube-apiserver's audit webhook.
 type Receiver struct {
-	opts  Options
-	sink  Sink
-	limit *bucket
+	opts   Options
+	sink   Sink
+	limits atomic.Pointer[limits]
 
 	tlsMu sync.Mutex // serializes the Set* methods
 	tls   atomic.Pointer[tlsState]
@@ -115,6 +118,13 @@ type Receiver struct {
 	m receiverMetrics
 }
 
+// limits are the size and rate limits in force; SetLimits replaces them.
+type limits struct {
+	maxRequestBytes int64
+	perSecond       int
+	events          *bucket // nil: no rate limit
+}
+
 // batchBuffer is the reusable memory of one request.
 type batchBuffer struct {
 	body   bytes.Buffer
@@ -127,12 +137,11 @@ func New(opts Options, sink Sink) (*Receiver, error) {
 	if sink == nil {
 		return nil, errors.New("webhook receiver: nil sink")
 	}
-	if opts.MaxRequestBytes < 0 || opts.MaxEventsPerSecond < 0 || opts.BusyRetryAfter < 0 {
-		return nil, fmt.Errorf("webhook receiver: negative limit (maxRequestBytes %d, maxEventsPerSecond %d, busyRetryAfter %s)",
-			opts.MaxRequestBytes, opts.MaxEventsPerSecond, opts.BusyRetryAfter)
+	if opts.BusyRetryAfter < 0 {
+		return nil, fmt.Errorf("webhook receiver: negative busyRetryAfter %s", opts.BusyRetryAfter)
 	}
-	if opts.MaxRequestBytes == 0 {
-		opts.MaxRequestBytes = DefaultMaxRequestBytes
+	if opts.Addr == "" {
+		opts.Addr = DefaultAddr
 	}
 	if opts.BusyRetryAfter == 0 {
 		opts.BusyRetryAfter = DefaultBusyRetryAfter
@@ -140,20 +149,42 @@ func New(opts Options, sink Sink) (*Receiver, error) {
 	if opts.NewDecoder == nil {
 		opts.NewDecoder = audit.NewDecoder
 	}
-	opts.AllowedClientNames = append([]string(nil), opts.AllowedClientNames...)
+	opts.AllowedClientNames = slices.Clone(opts.AllowedClientNames)
 	r := &Receiver{
 		opts:  opts,
 		sink:  sink,
-		limit: newBucket(opts.MaxEventsPerSecond, time.Now()),
 		ready: make(chan struct{}),
 		m:     newReceiverMetrics(opts.Source),
 	}
+	if err := r.SetLimits(opts.MaxRequestBytes, opts.MaxEventsPerSecond); err != nil {
+		return nil, err
+	}
 	r.decoders.New = func() any { return opts.NewDecoder() }
 	r.buffers.New = func() any { return new(batchBuffer) }
-	empty := &tlsState{}
+	empty := &tlsState{allowed: opts.AllowedClientNames}
 	empty.build()
 	r.tls.Store(empty)
 	return r, nil
+}
+
+// SetLimits replaces Options.MaxRequestBytes (0: the default) and
+// Options.MaxEventsPerSecond (0: no limit) for the requests that follow. The
+// event budget starts full when the rate changes and is kept otherwise.
+func (r *Receiver) SetLimits(maxRequestBytes int64, maxEventsPerSecond int) error {
+	if maxRequestBytes < 0 || maxEventsPerSecond < 0 {
+		return fmt.Errorf("webhook receiver: negative limit (maxRequestBytes %d, maxEventsPerSecond %d)", maxRequestBytes, maxEventsPerSecond)
+	}
+	if maxRequestBytes == 0 {
+		maxRequestBytes = DefaultMaxRequestBytes
+	}
+	next := &limits{maxRequestBytes: maxRequestBytes, perSecond: maxEventsPerSecond}
+	if cur := r.limits.Load(); cur != nil && cur.perSecond == maxEventsPerSecond {
+		next.events = cur.events
+	} else {
+		next.events = newBucket(maxEventsPerSecond, time.Now())
+	}
+	r.limits.Store(next)
+	return nil
 }
 
 // Addr is the address the receiver listens on, nil before Start bound it.
@@ -193,6 +224,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	}
 	ln, err := net.Listen("tcp", r.opts.Addr)
 	if err != nil {
+		r.started.Store(false) // the caller may try again once the port is free
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("webhook receiver: address %s already in use: %w", r.opts.Addr, err)
 		}

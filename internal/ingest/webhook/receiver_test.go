@@ -455,3 +455,52 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Error("negative rate accepted")
 	}
 }
+
+func TestSetAllowedClientNamesAppliesToOpenConnections(t *testing.T) {
+	clientCA := newCA(t, "client-ca")
+	var sink recordingSink
+	s := startServer(t, webhook.Options{AllowedClientNames: []string{"someone-else"}}, sink.sink, clientCA.pem)
+	cert := clientCA.clientCert(t, "kube-apiserver")
+	c := s.client(&cert)
+	body := eventList(logLines(t, "kube-apiserver-v1.34-bootstrap.audit.log")[:1])
+	if code, _ := post(t, c, s.url, body); code != http.StatusForbidden {
+		t.Fatalf("not yet allowed: status %d, want 403", code)
+	}
+	s.r.SetAllowedClientNames([]string{"kube-apiserver"})
+	if code, _ := post(t, c, s.url, body); code != http.StatusOK {
+		t.Fatalf("allowed: status %d, want 200", code)
+	}
+	s.r.SetAllowedClientNames([]string{"someone-else"})
+	// The keep-alive connection that was allowed is checked again.
+	if code, _ := post(t, c, s.url, body); code != http.StatusForbidden {
+		t.Fatalf("no longer allowed: status %d, want 403", code)
+	}
+	if _, accepted := sink.snapshot(); len(accepted) != 1 {
+		t.Fatalf("sink accepted %d batches, want 1", len(accepted))
+	}
+}
+
+func TestSetLimits(t *testing.T) {
+	var sink recordingSink
+	s := startServer(t, webhook.Options{}, sink.sink, nil)
+	c := s.client(nil)
+	body := eventList(logLines(t, "kube-apiserver-v1.34-bootstrap.audit.log"))
+	if err := s.r.SetLimits(1024, 0); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, c, s.url, body); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("after SetLimits(1024, 0): status %d, want 413", code)
+	}
+	if err := s.r.SetLimits(0, 10); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, c, s.url, body); code != http.StatusOK {
+		t.Fatalf("40 events with a 10/s budget: status %d, want 200 (a batch larger than the bucket is taken when it is full)", code)
+	}
+	if code, _ := post(t, c, s.url, body); code != http.StatusTooManyRequests {
+		t.Fatalf("40 more events at once: status %d, want 429", code)
+	}
+	if err := s.r.SetLimits(-1, 0); err == nil {
+		t.Fatal("negative limit accepted")
+	}
+}

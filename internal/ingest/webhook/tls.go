@@ -19,10 +19,12 @@ type tlsState struct {
 	cert *tls.Certificate
 	// clientCA is nil when mutual TLS is off.
 	clientCA *x509.CertPool
-	// caGeneration changes with every SetClientCA, so connections verified
-	// under an older CA are verified again.
-	caGeneration uint64
-	config       *tls.Config
+	// allowed are the client names allowed to post (empty: any).
+	allowed []string
+	// generation changes with every SetClientCA and SetAllowedClientNames,
+	// so connections authorized under older settings are authorized again.
+	generation uint64
+	config     *tls.Config
 }
 
 func (s *tlsState) build() {
@@ -87,10 +89,21 @@ func (r *Receiver) SetClientCA(caPEM []byte) error {
 	defer r.tlsMu.Unlock()
 	next := *r.tls.Load()
 	next.clientCA = pool
-	next.caGeneration++
+	next.generation++
 	next.build()
 	r.tls.Store(&next)
 	return nil
+}
+
+// SetAllowedClientNames replaces Options.AllowedClientNames; requests after
+// it returns, on open connections too, are checked against the new list.
+func (r *Receiver) SetAllowedClientNames(names []string) {
+	r.tlsMu.Lock()
+	defer r.tlsMu.Unlock()
+	next := *r.tls.Load()
+	next.allowed = slices.Clone(names)
+	next.generation++
+	r.tls.Store(&next)
 }
 
 func parseCAs(data []byte) (*x509.CertPool, error) {
