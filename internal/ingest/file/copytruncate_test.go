@@ -57,7 +57,8 @@ func TestCopyTruncateWhileWriting(t *testing.T) {
 	want, _ := numbered("c", 0, total)
 	r := run(t, Options{Path: path})
 	errc := make(chan error, 1)
-	go func() { errc <- writeCopyTruncating(path, want, perFile) }()
+	seen := func() int64 { return r.tailer.Stats().Truncations }
+	go func() { errc <- writeCopyTruncating(path, want, perFile, seen) }()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,10 @@ func TestCopyTruncateWhileWriting(t *testing.T) {
 	}
 }
 
-func writeCopyTruncating(path string, lines []string, perFile int) error {
+// writeCopyTruncating writes lines, and every perFile lines copies the file
+// to a new sibling and truncates it, once the tailer has seen the previous
+// truncation (see waitSeen).
+func writeCopyTruncating(path string, lines []string, perFile int, seen func() int64) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -81,6 +85,7 @@ func writeCopyTruncating(path string, lines []string, perFile int) error {
 	defer f.Close()
 	for i, l := range lines {
 		if i > 0 && i%perFile == 0 {
+			waitSeen(seen, i/perFile-1)
 			b, err := os.ReadFile(path)
 			if err != nil {
 				return err
