@@ -1,6 +1,11 @@
 package pipeline
 
-import "github.com/audicia/audicia/internal/audit"
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/audicia/audicia/internal/audit"
+)
 
 // dedupe remembers recent audit IDs in two generations: when the current one
 // fills up it becomes the previous one and the oldest is forgotten. Memory is
@@ -8,28 +13,87 @@ import "github.com/audicia/audicia/internal/audit"
 // still recognised.
 type dedupe struct {
 	size      int
-	cur, prev map[audit.ID]struct{}
+	cur, prev idSet
 }
 
 func newDedupe(size int) *dedupe {
-	return &dedupe{size: size, cur: make(map[audit.ID]struct{}, size)}
+	return &dedupe{size: size, cur: newIDSet(size), prev: newIDSet(size)}
 }
 
 // seen reports whether id was seen before, and remembers it.
 func (d *dedupe) seen(id audit.ID) bool {
-	if _, ok := d.cur[id]; ok {
+	slot, found := d.cur.find(id)
+	if found || d.prev.contains(id) {
 		return true
 	}
-	if _, ok := d.prev[id]; ok {
-		return true
-	}
-	if len(d.cur) >= d.size {
-		if d.prev == nil {
-			d.prev = make(map[audit.ID]struct{}, d.size)
-		}
+	if d.cur.len() >= d.size {
 		d.prev, d.cur = d.cur, d.prev
-		clear(d.cur)
+		d.cur.reset()
+		slot, _ = d.cur.find(id)
 	}
-	d.cur[id] = struct{}{}
+	d.cur.insert(slot, id)
 	return false
+}
+
+// idSet is a set of audit IDs in an open-addressing table. Every event goes
+// through it, and a table of the 16-byte IDs themselves, probed linearly, is
+// several times cheaper than a map. The zero ID marks an empty slot, so it
+// is kept aside.
+type idSet struct {
+	slots   []audit.ID
+	shift   uint // 64 - log2(len(slots))
+	n       int
+	hasZero bool
+}
+
+// newIDSet makes a set for up to size IDs, at most half full so that probe
+// sequences stay short.
+func newIDSet(size int) idSet {
+	logSlots := max(bits.Len(uint(2*size-1)), 3)
+	return idSet{slots: make([]audit.ID, 1<<logSlots), shift: uint(64 - logSlots)}
+}
+
+func (s *idSet) len() int { return s.n }
+
+// home is id's first slot. Real IDs are random, but test and hand-made ones
+// may differ in a byte or two: a Fibonacci hash of both halves spreads them.
+func (s *idSet) home(id audit.ID) int {
+	h := binary.LittleEndian.Uint64(id[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(id[8:]), 31)
+	return int((h * 0x9e3779b97f4a7c15) >> s.shift)
+}
+
+// find returns the slot holding id, or the empty slot where it would go.
+func (s *idSet) find(id audit.ID) (slot int, found bool) {
+	if id.IsZero() {
+		return -1, s.hasZero
+	}
+	mask := len(s.slots) - 1
+	for i := s.home(id); ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case id:
+			return i, true
+		case audit.ID{}:
+			return i, false
+		}
+	}
+}
+
+func (s *idSet) contains(id audit.ID) bool {
+	_, found := s.find(id)
+	return found
+}
+
+// insert puts id, not yet in the set, into the slot find returned for it.
+func (s *idSet) insert(slot int, id audit.ID) {
+	if slot < 0 {
+		s.hasZero = true
+	} else {
+		s.slots[slot] = id
+	}
+	s.n++
+}
+
+func (s *idSet) reset() {
+	clear(s.slots)
+	s.n, s.hasZero = 0, false
 }

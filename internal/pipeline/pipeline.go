@@ -68,9 +68,10 @@ type Pipeline struct {
 	opts     Options
 	filters  filterChain
 	groups   map[string]bool
-	dedupe   *dedupe
-	store    *store
-	counters Counters
+	dedupe     *dedupe
+	store      *store
+	identities map[string]*identity
+	counters   Counters
 
 	// pos is the position of the event being observed, when positioned;
 	// covered holds how far the restored reports had counted (see replay.go).
@@ -78,6 +79,19 @@ type Pipeline struct {
 	positioned bool
 	covered    map[v1alpha1.Subject]v1alpha1.FilePosition
 }
+
+// identity is what a username stands for, worked out once per distinct name
+// rather than on every request: the subject, whether it is a system user,
+// and its state in the store once it has one.
+type identity struct {
+	subject v1alpha1.Subject
+	system  bool
+	state   *subjectState
+}
+
+// maxIdentities bounds the memo of identities; a full memo is dropped and
+// refilled, so memory stays flat however many usernames a log holds.
+const maxIdentities = 1 << 16
 
 // New builds a pipeline. It fails when a filter is invalid, naming the field.
 func New(opts Options) (*Pipeline, error) {
@@ -97,8 +111,9 @@ func New(opts Options) (*Pipeline, error) {
 		opts:    opts,
 		filters: filters,
 		groups:  groups,
-		dedupe:  newDedupe(opts.DedupeWindow),
-		store:   newStore(opts.MaxSubjects, opts.MaxRulesPerSubject, opts.MaxNamesPerRule),
+		dedupe:     newDedupe(opts.DedupeWindow),
+		store:      newStore(opts.MaxSubjects, opts.MaxRulesPerSubject, opts.MaxNamesPerRule),
+		identities: make(map[string]*identity),
 	}, nil
 }
 
@@ -127,8 +142,8 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 		p.counters.Unauthenticated++
 		return
 	}
-	subject := subjectOf(user.Username)
-	if p.opts.IgnoreSystemUsers && isSystemUser(subject) {
+	id := p.identity(user.Username)
+	if p.opts.IgnoreSystemUsers && id.system {
 		p.counters.Filtered++
 		return
 	}
@@ -143,7 +158,7 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 	}
 	// A request counted before a restart is in the subject's report already;
 	// its groups' reports may have been written earlier and still need it.
-	if !p.alreadyCounted(subject) && !p.store.record(subject, &r) {
+	if !p.alreadyCounted(id.subject) && !p.store.record(p.stateOf(id), &r) {
 		p.counters.Dropped++
 		return
 	}
@@ -160,8 +175,39 @@ func (p *Pipeline) recordGroups(groups []string, r *request) {
 	for _, g := range groups {
 		group := v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}
 		if p.groups[g] && !p.alreadyCounted(group) {
-			p.store.record(group, r)
+			p.store.record(p.store.subject(group), r)
 		}
+	}
+}
+
+// identity returns the memoized identity of a username.
+func (p *Pipeline) identity(username string) *identity {
+	if id := p.identities[username]; id != nil {
+		return id
+	}
+	if len(p.identities) >= maxIdentities {
+		clear(p.identities)
+	}
+	subject := subjectOf(username)
+	id := &identity{subject: subject, system: isSystemUser(subject)}
+	p.identities[username] = id
+	return id
+}
+
+// stateOf returns the store's state of the identity's subject, adding it
+// when there is room; nil when maxSubjects is reached.
+func (p *Pipeline) stateOf(id *identity) *subjectState {
+	if id.state == nil {
+		id.state = p.store.subject(id.subject)
+	}
+	return id.state
+}
+
+// forgetStates drops the states the identities point to, before the store
+// deletes subjects; they are looked up again when next needed.
+func (p *Pipeline) forgetStates() {
+	for _, id := range p.identities {
+		id.state = nil
 	}
 }
 
@@ -201,6 +247,9 @@ func (p *Pipeline) eachReport(fn func(SubjectReport) error, drain bool) error {
 		subjects = append(subjects, s)
 	}
 	slices.SortFunc(subjects, CompareSubjects)
+	if drain {
+		p.forgetStates()
+	}
 	for _, s := range subjects {
 		r := p.store.report(s, p.store.subjects[s])
 		if drain {
@@ -219,4 +268,7 @@ func (p *Pipeline) Restore(r SubjectReport) { p.store.restore(r) }
 
 // Forget drops the rules not seen since the cutoff (the source's retention)
 // and returns how many it dropped.
-func (p *Pipeline) Forget(cutoff time.Time) int { return p.store.forget(cutoff.UnixNano()) }
+func (p *Pipeline) Forget(cutoff time.Time) int {
+	p.forgetStates()
+	return p.store.forget(cutoff.UnixNano())
+}

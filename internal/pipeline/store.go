@@ -96,11 +96,11 @@ func (s *store) subject(subject v1alpha1.Subject) *subjectState {
 	return st
 }
 
-// record adds a request to the subject's rules. It returns false when a limit
-// dropped the request: a new subject past maxSubjects, or a new rule past
-// maxRules (then counted in the subject's dropped requests).
-func (s *store) record(subject v1alpha1.Subject, r *request) bool {
-	st := s.subject(subject)
+// record adds a request to the rules of the subject whose state is st. It
+// returns false when a limit dropped the request: a new subject past
+// maxSubjects (st is nil), or a new rule past maxRules (then counted in the
+// subject's dropped requests).
+func (s *store) record(st *subjectState, r *request) bool {
 	if st == nil {
 		return false
 	}
