@@ -221,7 +221,27 @@ func (d *Decoder) systemUserDone(s *scanner, ev *Event) bool {
 	name := ev.User.Username
 	return strings.HasPrefix(name, "system:") && !strings.HasPrefix(name, "system:serviceaccount:") &&
 		ev.Stage != StageUnknown && !ev.AuditID.IsZero() && !ev.Impersonated &&
-		!bytes.Contains(s.b[s.i:], []byte(`"impersonatedUser"`))
+		!containsImpersonatedUser(s.b[s.i:])
+}
+
+// containsImpersonatedUser reports whether b holds the key
+// `"impersonatedUser"`. It looks for the capital U, which a line holds once
+// or twice, and checks the bytes around it: bytes.Contains would stop at
+// every quote of the JSON.
+func containsImpersonatedUser(b []byte) bool {
+	const key = `"impersonatedUser"`
+	const u = len(`"impersonated`) // the index of the U in key
+	for i := u; i < len(b); i++ {
+		j := bytes.IndexByte(b[i:], 'U')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i-u+len(key) <= len(b) && string(b[i-u:i-u+len(key)]) == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {

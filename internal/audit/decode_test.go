@@ -280,3 +280,22 @@ func TestSkipSystemUsers(t *testing.T) {
 		})
 	}
 }
+
+func TestContainsImpersonatedUser(t *testing.T) {
+	tests := map[string]bool{
+		`"impersonatedUser":{}`:                       true,
+		`,"userAgent":"x","impersonatedUser":null}`:   true,
+		`"reason":"to User \"u\"","impersonatedUser"`: true,
+		`impersonatedUser":{}`:                        false,
+		`"impersonatedUser`:                           false,
+		`"impersonatedUsers":{}`:                      false,
+		`U"impersonatedUser"`:                         true,
+		`"impersonated_User":{}`:                      false,
+		`UUUU`:                                        false,
+		``:                                            false,
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, containsImpersonatedUser([]byte(in)), "%s", in)
+		assert.Equal(t, bytes.Contains([]byte(in), []byte(`"impersonatedUser"`)), want, "%s: the table itself", in)
+	}
+}
