@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"strings"
-
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -35,26 +33,27 @@ func Build(subject v1alpha1.Subject, rules []v1alpha1.ObservedRule, s v1alpha1.P
 // ClusterRole and its ClusterRoleBinding when there are cluster rules, then a
 // Role and RoleBinding per namespace, in sp's (sorted) namespace order.
 func Objects(subject v1alpha1.Subject, sp v1alpha1.SuggestedPolicy) []client.Object {
-	var objs []client.Object
+	// Every object carries the same name and annotation: work them out once,
+	// not per namespace.
+	name, shown := ObjectName(subject), subject.String()
+	objs := make([]client.Object, 0, 2*(len(sp.NamespaceRules)+1))
 	if len(sp.ClusterRules) > 0 {
-		meta := objectMeta(subject, "")
 		objs = append(objs,
-			&rbacv1.ClusterRole{TypeMeta: typeMeta("ClusterRole"), ObjectMeta: meta, Rules: copyRules(sp.ClusterRules)},
+			&rbacv1.ClusterRole{TypeMeta: typeMeta("ClusterRole"), ObjectMeta: objectMeta(name, shown, ""), Rules: copyRules(sp.ClusterRules)},
 			&rbacv1.ClusterRoleBinding{
-				TypeMeta: typeMeta("ClusterRoleBinding"), ObjectMeta: *meta.DeepCopy(),
-				Subjects: bindingSubjects(subject), RoleRef: roleRef("ClusterRole", meta.Name),
+				TypeMeta: typeMeta("ClusterRoleBinding"), ObjectMeta: objectMeta(name, shown, ""),
+				Subjects: bindingSubjects(subject), RoleRef: roleRef("ClusterRole", name),
 			})
 	}
 	for _, nr := range sp.NamespaceRules {
 		if len(nr.Rules) == 0 {
 			continue
 		}
-		meta := objectMeta(subject, nr.Namespace)
 		objs = append(objs,
-			&rbacv1.Role{TypeMeta: typeMeta("Role"), ObjectMeta: meta, Rules: copyRules(nr.Rules)},
+			&rbacv1.Role{TypeMeta: typeMeta("Role"), ObjectMeta: objectMeta(name, shown, nr.Namespace), Rules: copyRules(nr.Rules)},
 			&rbacv1.RoleBinding{
-				TypeMeta: typeMeta("RoleBinding"), ObjectMeta: *meta.DeepCopy(),
-				Subjects: bindingSubjects(subject), RoleRef: roleRef("Role", meta.Name),
+				TypeMeta: typeMeta("RoleBinding"), ObjectMeta: objectMeta(name, shown, nr.Namespace),
+				Subjects: bindingSubjects(subject), RoleRef: roleRef("Role", name),
 			})
 	}
 	return objs
@@ -64,12 +63,14 @@ func typeMeta(kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: kind}
 }
 
-func objectMeta(subject v1alpha1.Subject, namespace string) metav1.ObjectMeta {
+// objectMeta is the metadata of a generated object; each object gets its own
+// maps, so that changing one changes no other.
+func objectMeta(name, subject, namespace string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
-		Name:        ObjectName(subject),
+		Name:        name,
 		Namespace:   namespace,
 		Labels:      map[string]string{CreatedByLabel: "audicia"},
-		Annotations: map[string]string{SubjectAnnotation: subject.String()},
+		Annotations: map[string]string{SubjectAnnotation: subject},
 	}
 }
 
@@ -100,16 +101,14 @@ func copyRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 // Only what a reviewer should see is written (no server-set fields), with
 // keys in sorted order, so equal objects give identical bytes.
 func Render(objs []client.Object) (string, error) {
-	var b strings.Builder
+	var w yamlWriter
 	for i, obj := range objs {
-		doc, err := encodeYAML(obj)
-		if err != nil {
+		if i > 0 {
+			w.b.WriteString("---\n")
+		}
+		if err := w.object(obj); err != nil {
 			return "", err
 		}
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		b.WriteString(doc)
 	}
-	return b.String(), nil
+	return w.b.String(), nil
 }

@@ -131,15 +131,33 @@ func (g grant) rule(verbs []string) rbacv1.PolicyRule {
 }
 
 // sortRules orders rules by their fields, each joined, so the output does not
-// depend on map iteration or input order.
+// depend on map iteration or input order. The joined fields are worked out
+// once per rule, not once per comparison.
 func sortRules(rules []rbacv1.PolicyRule) {
-	slices.SortFunc(rules, func(a, b rbacv1.PolicyRule) int {
+	type keyed struct {
+		key  [5]string
+		rule rbacv1.PolicyRule
+	}
+	byKey := make([]keyed, len(rules))
+	for i, r := range rules {
+		byKey[i] = keyed{rule: r, key: [5]string{
+			strings.Join(r.APIGroups, ","),
+			strings.Join(r.Resources, ","),
+			strings.Join(r.NonResourceURLs, ","),
+			strings.Join(r.ResourceNames, ","),
+			strings.Join(r.Verbs, ","),
+		}}
+	}
+	slices.SortFunc(byKey, func(a, b keyed) int {
 		return cmp.Or(
-			cmp.Compare(strings.Join(a.APIGroups, ","), strings.Join(b.APIGroups, ",")),
-			cmp.Compare(strings.Join(a.Resources, ","), strings.Join(b.Resources, ",")),
-			cmp.Compare(strings.Join(a.NonResourceURLs, ","), strings.Join(b.NonResourceURLs, ",")),
-			cmp.Compare(strings.Join(a.ResourceNames, ","), strings.Join(b.ResourceNames, ",")),
-			cmp.Compare(strings.Join(a.Verbs, ","), strings.Join(b.Verbs, ",")),
+			cmp.Compare(a.key[0], b.key[0]),
+			cmp.Compare(a.key[1], b.key[1]),
+			cmp.Compare(a.key[2], b.key[2]),
+			cmp.Compare(a.key[3], b.key[3]),
+			cmp.Compare(a.key[4], b.key[4]),
 		)
 	})
+	for i := range byKey {
+		rules[i] = byKey[i].rule
+	}
 }

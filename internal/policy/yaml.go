@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,13 +16,15 @@ import (
 // goes through JSON and a YAML document tree per object, which is most of
 // the time of an analysis with thousands of subjects; these objects have a
 // fixed, small shape, so writing it is simple. Keys come in sorted order and
-// only set fields are written, as a general encoder would.
+// only set fields are written, as a general encoder would. All documents of
+// a manifest go into one buffer, piece by piece: a subject can have
+// thousands of objects, and joining strings per line or per document would
+// allocate for each.
 type yamlWriter struct {
 	b strings.Builder
 }
 
-func encodeYAML(obj client.Object) (string, error) {
-	var w yamlWriter
+func (w *yamlWriter) object(obj client.Object) error {
 	switch o := obj.(type) {
 	case *rbacv1.ClusterRole:
 		w.header("ClusterRole", &o.ObjectMeta)
@@ -36,31 +39,37 @@ func encodeYAML(obj client.Object) (string, error) {
 		w.header("RoleBinding", &o.ObjectMeta)
 		w.binding(o.RoleRef, o.Subjects)
 	default:
-		return "", fmt.Errorf("render: %T is not an RBAC Role, ClusterRole or binding", obj)
+		return fmt.Errorf("render: %T is not an RBAC Role, ClusterRole or binding", obj)
 	}
-	return w.b.String(), nil
+	return nil
 }
 
-func (w *yamlWriter) line(indent int, key, value string) {
-	w.b.WriteString(strings.Repeat(" ", indent))
+// spaces serves indentation; the deepest is a few levels.
+const spaces = "        "
+
+// line writes `key: value`, or `key:` when value is empty, indented. prefix
+// comes before the key: the "- " that starts a list item, or nothing.
+func (w *yamlWriter) line(indent int, prefix, key, value string) {
+	w.b.WriteString(spaces[:indent])
+	w.b.WriteString(prefix)
 	w.b.WriteString(key)
-	w.b.WriteString(":")
+	w.b.WriteByte(':')
 	if value != "" {
-		w.b.WriteString(" ")
+		w.b.WriteByte(' ')
 		w.b.WriteString(value)
 	}
-	w.b.WriteString("\n")
+	w.b.WriteByte('\n')
 }
 
 func (w *yamlWriter) header(kind string, meta *metav1.ObjectMeta) {
-	w.line(0, "apiVersion", rbacv1.SchemeGroupVersion.String())
-	w.line(0, "kind", kind)
-	w.line(0, "metadata", "")
+	w.line(0, "", "apiVersion", rbacv1.SchemeGroupVersion.String())
+	w.line(0, "", "kind", kind)
+	w.line(0, "", "metadata", "")
 	w.stringMap(2, "annotations", meta.Annotations)
 	w.stringMap(2, "labels", meta.Labels)
-	w.line(2, "name", scalar(meta.Name))
+	w.line(2, "", "name", scalar(meta.Name))
 	if meta.Namespace != "" {
-		w.line(2, "namespace", scalar(meta.Namespace))
+		w.line(2, "", "namespace", scalar(meta.Namespace))
 	}
 }
 
@@ -68,14 +77,15 @@ func (w *yamlWriter) stringMap(indent int, key string, m map[string]string) {
 	if len(m) == 0 {
 		return
 	}
-	w.line(indent, key, "")
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	w.line(indent, "", key, "")
+	if len(m) == 1 { // what Audicia writes: nothing to sort
+		for k, v := range m {
+			w.line(indent+2, "", scalar(k), scalar(v))
+		}
+		return
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		w.line(indent+2, scalar(k), scalar(m[k]))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		w.line(indent+2, "", scalar(k), scalar(m[k]))
 	}
 }
 
@@ -86,24 +96,24 @@ func (w *yamlWriter) list(first *bool, key string, items []string) {
 		return
 	}
 	if *first {
-		w.line(0, "- "+key, "")
+		w.line(0, "- ", key, "")
 		*first = false
 	} else {
-		w.line(2, key, "")
+		w.line(2, "", key, "")
 	}
 	for _, it := range items {
 		w.b.WriteString("  - ")
 		w.b.WriteString(scalar(it))
-		w.b.WriteString("\n")
+		w.b.WriteByte('\n')
 	}
 }
 
 func (w *yamlWriter) rules(rules []rbacv1.PolicyRule) {
 	if len(rules) == 0 {
-		w.line(0, "rules", "[]")
+		w.line(0, "", "rules", "[]")
 		return
 	}
-	w.line(0, "rules", "")
+	w.line(0, "", "rules", "")
 	for _, r := range rules {
 		first := true
 		w.list(&first, "apiGroups", r.APIGroups)
@@ -115,19 +125,19 @@ func (w *yamlWriter) rules(rules []rbacv1.PolicyRule) {
 }
 
 func (w *yamlWriter) binding(ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
-	w.line(0, "roleRef", "")
-	w.line(2, "apiGroup", scalar(ref.APIGroup))
-	w.line(2, "kind", scalar(ref.Kind))
-	w.line(2, "name", scalar(ref.Name))
+	w.line(0, "", "roleRef", "")
+	w.line(2, "", "apiGroup", scalar(ref.APIGroup))
+	w.line(2, "", "kind", scalar(ref.Kind))
+	w.line(2, "", "name", scalar(ref.Name))
 	if len(subjects) == 0 {
 		return
 	}
-	w.line(0, "subjects", "")
+	w.line(0, "", "subjects", "")
 	for _, s := range subjects {
 		prefix := "- "
 		field := func(key, value string) {
 			if value != "" {
-				w.line(0, prefix+key, scalar(value))
+				w.line(0, prefix, key, scalar(value))
 				prefix = "  "
 			}
 		}
