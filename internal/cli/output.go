@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -103,7 +102,10 @@ type jsonOutput struct {
 }
 
 func (j *jsonOutput) prepare(s *subjectOutput) error {
-	data, err := json.Marshal(reportObject(s, j.reportNamespace))
+	// Room for the rules (150-200 bytes each) and the manifest with its
+	// escapes, so that the buffer seldom grows.
+	size := 1024 + 200*len(s.report.Rules) + len(s.policy.Manifest)*9/8
+	data, err := appendReport(make([]byte, 0, size), reportObject(s, j.reportNamespace))
 	s.encoded = data
 	return err
 }
