@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,15 +107,18 @@ func (s *recordingSink) snapshot() (calls int, accepted [][]audit.Event) {
 	return s.calls, append([][]audit.Event(nil), s.accepted...)
 }
 
+var sources atomic.Int64
+
 // server is a receiver started for one test on 127.0.0.1 with a fresh CA and
 // serving certificate.
 type server struct {
-	r     *webhook.Receiver
-	ca    *testCA
-	cert  issued
-	url   string
-	done  chan error
-	close context.CancelFunc
+	r      *webhook.Receiver
+	source string
+	ca     *testCA
+	cert   issued
+	url    string
+	done   chan error
+	close  context.CancelFunc
 }
 
 // startServer starts a receiver; clientCA, when not nil, turns mutual TLS on.
@@ -123,13 +128,14 @@ func startServer(t testing.TB, opts webhook.Options, sink webhook.Sink, clientCA
 		opts.Addr = "127.0.0.1:0"
 	}
 	if opts.Source == "" {
-		opts.Source = t.Name()
+		// Unique per run, so counters start at zero with -count=N too.
+		opts.Source = fmt.Sprintf("%s#%d", t.Name(), sources.Add(1))
 	}
 	r, err := webhook.New(opts, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{r: r, ca: newCA(t, "serving-ca"), done: make(chan error, 1)}
+	s := &server{r: r, source: opts.Source, ca: newCA(t, "serving-ca"), done: make(chan error, 1)}
 	s.cert = s.ca.serverCert(t)
 	if err := r.SetServingCertificate(s.cert.certPEM, s.cert.keyPEM); err != nil {
 		t.Fatal(err)

@@ -41,10 +41,10 @@ func TestEventListReachesSink(t *testing.T) {
 			if got := s.r.Stats(); got.BatchesAccepted != 1 || got.EventsAccepted != uint64(len(lines)) || got.Malformed != 0 {
 				t.Fatalf("stats %+v", got)
 			}
-			if got := counter(t, metrics.WebhookEvents.WithLabelValues(t.Name())); got != float64(len(lines)) {
+			if got := counter(t, metrics.WebhookEvents.WithLabelValues(s.source)); got != float64(len(lines)) {
 				t.Fatalf("audicia_webhook_events_total = %v, want %d", got, len(lines))
 			}
-			if got := counter(t, metrics.WebhookRequests.WithLabelValues(t.Name(), "200")); got != 1 {
+			if got := counter(t, metrics.WebhookRequests.WithLabelValues(s.source, "200")); got != 1 {
 				t.Fatalf("audicia_webhook_requests_total{code=200} = %v, want 1", got)
 			}
 		})
@@ -91,7 +91,7 @@ func TestMutualTLS(t *testing.T) {
 		if calls, _ := sink.snapshot(); calls != 0 {
 			t.Fatalf("sink called %d times for a refused client", calls)
 		}
-		if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(t.Name()[:strings.Index(t.Name(), "/")], metrics.ReasonUnauthorized)); got != 1 {
+		if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(s.source, metrics.ReasonUnauthorized)); got != 1 {
 			t.Fatalf("rejected{unauthorized} = %v, want 1", got)
 		}
 	})
@@ -117,7 +117,7 @@ func TestMutualTLS(t *testing.T) {
 	})
 	// The server logs a refused handshake after the client saw the alert.
 	waitFor(t, "2 TLS handshake errors counted", func() bool {
-		return counter(t, metrics.WebhookTLSHandshakeErrors.WithLabelValues(t.Name())) >= 2
+		return counter(t, metrics.WebhookTLSHandshakeErrors.WithLabelValues(s.source)) >= 2
 	})
 }
 
@@ -166,7 +166,7 @@ func TestOversizeBody(t *testing.T) {
 	if calls, accepted := sink.snapshot(); calls != 1 || len(accepted[0]) != 2 {
 		t.Fatalf("sink called %d times, want once (for the body within the limit)", calls)
 	}
-	if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(t.Name(), metrics.ReasonTooLarge)); got != 2 {
+	if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(s.source, metrics.ReasonTooLarge)); got != 2 {
 		t.Fatalf("rejected{too_large} = %v, want 2", got)
 	}
 }
@@ -193,10 +193,10 @@ func TestBusySinkThenRetry(t *testing.T) {
 	if calls != 2 || len(accepted) != 1 || !reflect.DeepEqual(accepted[0], decodeLines(t, lines)) {
 		t.Fatalf("sink called %d times, accepted %d batches: want 2 calls and the batch accepted once", calls, len(accepted))
 	}
-	if got := counter(t, metrics.WebhookEvents.WithLabelValues(t.Name())); got != float64(len(lines)) {
+	if got := counter(t, metrics.WebhookEvents.WithLabelValues(s.source)); got != float64(len(lines)) {
 		t.Fatalf("audicia_webhook_events_total = %v, want %d (the batch once)", got, len(lines))
 	}
-	if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(t.Name(), metrics.ReasonBusy)); got != 1 {
+	if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(s.source, metrics.ReasonBusy)); got != 1 {
 		t.Fatalf("rejected{busy} = %v, want 1", got)
 	}
 }
@@ -229,7 +229,7 @@ func TestRateLimit(t *testing.T) {
 	if calls, _ := sink.snapshot(); calls != 1 {
 		t.Fatalf("sink called %d times, want 1: a batch over the budget must not reach it", calls)
 	}
-	if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(t.Name(), metrics.ReasonRateLimited)); got != 1 {
+	if got := counter(t, metrics.WebhookRejectedBatches.WithLabelValues(s.source, metrics.ReasonRateLimited)); got != 1 {
 		t.Fatalf("rejected{rate_limited} = %v, want 1", got)
 	}
 }
@@ -239,7 +239,7 @@ func TestMalformedItems(t *testing.T) {
 	var sink recordingSink
 	s := startServer(t, webhook.Options{}, sink.sink, nil)
 	c := s.client(nil)
-	source := t.Name()
+	source := s.source
 	malformedBefore := counter(t, metrics.EventsMalformed.WithLabelValues(source))
 
 	t.Run("one malformed item among two events", func(t *testing.T) {
