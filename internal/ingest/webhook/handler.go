@@ -95,7 +95,8 @@ func (r *Receiver) serveBatch(w http.ResponseWriter, req *http.Request, now time
 	buf := r.buffers.Get().(*batchBuffer)
 	defer r.putBuffer(buf)
 	if req.ContentLength > 0 {
-		buf.body.Grow(int(req.ContentLength))
+		// A declared length is only a hint: memory grows with what arrives.
+		buf.body.Grow(int(min(req.ContentLength, maxPreallocate)))
 	}
 	if _, err := buf.body.ReadFrom(io.LimitReader(req.Body, limit+1)); err != nil {
 		log.Info("reading audit webhook body failed", "error", err.Error())
@@ -117,13 +118,8 @@ func (r *Receiver) serveBatch(w http.ResponseWriter, req *http.Request, now time
 		log.Info("audit webhook body is not an audit Event or EventList", "error", err.Error(), "bytes", buf.body.Len())
 		return reply(w, http.StatusBadRequest, "body is not an audit.k8s.io Event or EventList: "+err.Error())
 	}
-	if malformed > 0 {
-		r.malformed.Add(uint64(malformed))
-		r.m.malformed.Add(float64(malformed))
-		log.Info("audit webhook batch has malformed items", "malformed", malformed, "events", len(events))
-	}
 
-	if ok, wait := lim.events.take(len(events), now); !ok {
+	if ok, wait := lim.events.take(len(events), time.Now()); !ok {
 		r.m.rejected[metrics.ReasonRateLimited].Inc()
 		log.V(1).Info("audit webhook batch over the event rate limit", "events", len(events), "retryAfter", wait)
 		return retryLater(w, wait, "event rate limit reached")
@@ -143,6 +139,12 @@ func (r *Receiver) serveBatch(w http.ResponseWriter, req *http.Request, now time
 	r.batchesAccepted.Add(1)
 	r.eventsAccepted.Add(uint64(len(events)))
 	r.m.events.Add(float64(len(events)))
+	if malformed > 0 {
+		// Counted with the batch, so a batch retried after a 429 counts once.
+		r.malformed.Add(uint64(malformed))
+		r.m.malformed.Add(float64(malformed))
+		log.Info("audit webhook batch had malformed items; the rest was taken", "malformed", malformed, "events", len(events))
+	}
 	return reply(w, http.StatusOK, "")
 }
 

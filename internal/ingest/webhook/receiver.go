@@ -54,6 +54,8 @@ const (
 	maxHeaderBytes    = 64 << 10
 	// maxPooledBuffer keeps one rare huge body from pinning memory in the pool.
 	maxPooledBuffer = 4 << 20
+	// maxPreallocate bounds what a declared Content-Length reserves up front.
+	maxPreallocate = 1 << 20
 )
 
 // Options configure a Receiver.

@@ -504,3 +504,24 @@ func TestSetLimits(t *testing.T) {
 		t.Fatal("negative limit accepted")
 	}
 }
+
+func TestMalformedItemsOfARetriedBatchCountOnce(t *testing.T) {
+	lines := logLines(t, "kube-apiserver-v1.34-bootstrap.audit.log")
+	sink := recordingSink{busy: true}
+	s := startServer(t, webhook.Options{}, sink.sink, nil)
+	c := s.client(nil)
+	body := eventList([][]byte{lines[0], []byte(`42`), lines[1]})
+	if code, _ := post(t, c, s.url, body); code != http.StatusTooManyRequests {
+		t.Fatalf("busy: status %d, want 429", code)
+	}
+	sink.setBusy(false)
+	if code, _ := post(t, c, s.url, body); code != http.StatusOK {
+		t.Fatalf("retry: status %d, want 200", code)
+	}
+	if got := s.r.Stats().Malformed; got != 1 {
+		t.Fatalf("Stats.Malformed = %d, want 1", got)
+	}
+	if got := counter(t, metrics.EventsMalformed.WithLabelValues(s.source)); got != 1 {
+		t.Fatalf("audicia_events_malformed_total = %v, want 1", got)
+	}
+}
