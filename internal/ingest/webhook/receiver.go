@@ -214,7 +214,8 @@ func (r *Receiver) Stats() Stats {
 // down gracefully (requests in flight finish, up to 15s) and returns nil. It
 // returns at once with an error when no serving certificate is set, when it
 // was started before, or when it cannot bind (errors.Is(err,
-// syscall.EADDRINUSE) for a port in use). A Receiver starts once.
+// syscall.EADDRINUSE) for a port in use). A Receiver serves once; after a
+// bind failure Start may be called again.
 func (r *Receiver) Start(ctx context.Context) error {
 	logger := ctrl.LoggerFrom(ctx).WithValues("source", r.opts.Source)
 	r.log.Store(&logger)
@@ -279,9 +280,10 @@ func (r *Receiver) logger() logr.Logger {
 	return logr.Discard()
 }
 
-// serverLog receives net/http's own messages: failed TLS handshakes (clients
-// refused by mutual TLS among them) are counted and logged at V(1), as port
-// scanners and load-balancer probes make them too; the rest is logged as is.
+// serverLog receives net/http's own messages. Failed TLS handshakes are
+// counted; those about a certificate (a client refused by mutual TLS, a
+// client that distrusts ours) are logged, the rest (port scanners, TCP
+// probes that hang up) only at V(1).
 type serverLog struct {
 	r   *Receiver
 	log logr.Logger
@@ -291,7 +293,11 @@ func (s *serverLog) Write(p []byte) (int, error) {
 	msg := strings.TrimSpace(string(p))
 	if strings.Contains(msg, "TLS handshake error") {
 		s.r.m.handshakeErrors.Inc()
-		s.log.V(1).Info("webhook TLS handshake failed", "detail", msg)
+		if strings.Contains(msg, "certificate") {
+			s.log.Info("webhook TLS handshake refused", "detail", msg)
+		} else {
+			s.log.V(1).Info("webhook TLS handshake failed", "detail", msg)
+		}
 	} else {
 		s.log.Info("webhook HTTP server", "detail", msg)
 	}
