@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // errCut says that drain found the file cut below what it had read.
@@ -44,6 +46,8 @@ type reader struct {
 
 	lines [][]byte
 	ends  []Position
+
+	done map[string]bool // identities of rotated files read to their end
 }
 
 func (r *reader) close() {
@@ -61,9 +65,14 @@ func (r *reader) start(f *os.File, id string, file, off int64) {
 	}
 	r.f, r.id, r.file, r.base, r.n = f, id, file, off, 0
 	r.skip, r.countSkip = false, false
-	k := min(off, fpSize)
+	r.loadPrev()
+}
+
+// loadPrev reads prev from the file.
+func (r *reader) loadPrev() {
+	k := min(r.base, fpSize)
 	r.prevLen = 0
-	if m, _ := f.ReadAt(r.prev[:k], off-k); int64(m) == k {
+	if m, _ := r.f.ReadAt(r.prev[:k], r.base-k); int64(m) == k {
 		r.prevLen = int(k)
 	}
 }
@@ -159,9 +168,9 @@ func (r *reader) follow(ctx context.Context) error {
 	return r.truncated(ctx, r.fingerprint(r.n))
 }
 
-// rotate finishes the old file and starts the one now at Path from 0.
+// rotate finishes the old file and starts its successor from 0.
 func (r *reader) rotate(ctx context.Context) error {
-	f, fi, err := openRegular(r.t.opts.Path)
+	f, fi, err := r.successor()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // rotated again meanwhile; the next poll sees the result
 	}
@@ -177,6 +186,52 @@ func (r *reader) rotate(ctx context.Context) error {
 	return nil
 }
 
+// successor opens the file written after the current one: usually the one
+// at Path, but if the log rotated more than once since we last looked (the
+// operator was down, or the writer is fast), the oldest rotated sibling
+// modified after the current file. Siblings count if their name starts like
+// Path's (audit-<timestamp>.log, audit.log.1) and is not compressed.
+func (r *reader) successor() (*os.File, os.FileInfo, error) {
+	cur, err := r.f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	base := filepath.Base(r.t.opts.Path)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	// mtimes are coarse (a clock tick), so a file rotated in the same tick
+	// as ours ties with it: the files already read are kept out by identity.
+	r.done[r.id] = true
+	next, nextTime := r.t.opts.Path, time.Time{}
+	present := map[string]bool{}
+	entries, _ := os.ReadDir(r.dir)
+	for _, e := range entries {
+		name := e.Name()
+		if name == base || !strings.HasPrefix(name, stem) || compressed[filepath.Ext(name)] {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(r.dir, name))
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		id := identity(fi)
+		present[id] = true
+		if r.done[id] || fi.ModTime().Before(cur.ModTime()) {
+			continue
+		}
+		if next == r.t.opts.Path || fi.ModTime().Before(nextTime) {
+			next, nextTime = filepath.Join(r.dir, name), fi.ModTime()
+		}
+	}
+	for id := range r.done {
+		if !present[id] { // gone, or back at Path (copytruncate): keep the set small
+			delete(r.done, id)
+		}
+	}
+	return openRegular(next)
+}
+
+var compressed = map[string]bool{".gz": true, ".bz2": true, ".xz": true, ".zst": true, ".lz4": true, ".zip": true}
+
 // truncated handles a file cut below our offset (or refilled past it): the
 // lines written after our last read and before the cut are only in the copy
 // (copytruncate), so read that copy from our offset first, then the file
@@ -186,6 +241,7 @@ func (r *reader) truncated(ctx context.Context, sum string) error {
 	cur, curID := r.f, r.id
 	if cp, cpID := r.findCopy(sum); cp != nil {
 		r.f, r.id = cp, cpID
+		r.loadPrev() // on resume, prev came from the refilled file
 		err := r.finish(ctx)
 		cp.Close()
 		r.f, r.id = cur, curID

@@ -147,7 +147,7 @@ func (t *Tailer) Stats() Stats {
 // A missing file is waited for (see Options.OnWaiting), not an error.
 func (t *Tailer) Run(ctx context.Context, fn func(Batch) error) error {
 	bufSize := min(readChunk, t.opts.MaxLineBytes+1)
-	r := &reader{t: t, fn: fn, dir: filepath.Dir(t.opts.Path), buf: make([]byte, bufSize)}
+	r := &reader{t: t, fn: fn, dir: filepath.Dir(t.opts.Path), buf: make([]byte, bufSize), done: map[string]bool{}}
 	defer r.close()
 	if err := r.open(ctx); err != nil {
 		return err
