@@ -57,8 +57,7 @@ func TestCopyTruncateWhileWriting(t *testing.T) {
 	want, _ := numbered("c", 0, total)
 	r := run(t, Options{Path: path})
 	errc := make(chan error, 1)
-	seen := func() int64 { return r.tailer.Stats().Truncations }
-	go func() { errc <- writeCopyTruncating(path, want, perFile, seen) }()
+	go func() { errc <- writeCopyTruncating(path, want, perFile, r.count) }()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +74,10 @@ func TestCopyTruncateWhileWriting(t *testing.T) {
 }
 
 // writeCopyTruncating writes lines, and every perFile lines copies the file
-// to a new sibling and truncates it, once the tailer has seen the previous
-// truncation (see waitSeen).
-func writeCopyTruncating(path string, lines []string, perFile int, seen func() int64) error {
+// to a new sibling and truncates it, once the tailer has delivered a line
+// written since the previous truncation: the copy of a truncation that comes
+// before the tailer reads again after the previous one is not found.
+func writeCopyTruncating(path string, lines []string, perFile int, delivered func() int) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -85,7 +85,9 @@ func writeCopyTruncating(path string, lines []string, perFile int, seen func() i
 	defer f.Close()
 	for i, l := range lines {
 		if i > 0 && i%perFile == 0 {
-			waitSeen(seen, i/perFile-1)
+			for deadline := time.Now().Add(10 * time.Second); delivered() <= i-perFile && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
 			b, err := os.ReadFile(path)
 			if err != nil {
 				return err

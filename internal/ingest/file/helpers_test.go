@@ -88,9 +88,16 @@ func (r *running) stop(t *testing.T) {
 // lines would show, and returns them.
 func (r *running) waitLines(t *testing.T, n int) []string {
 	t.Helper()
-	eventually(t, 10*time.Second, func() bool { return r.count() >= n })
+	deadline := time.Now().Add(10 * time.Second)
+	for r.count() < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	time.Sleep(5 * testPoll)
 	lines, _ := r.snapshot()
+	if len(lines) < n {
+		t.Fatalf("got %d lines within 10s, want %d; stats %+v; first missing after %d agreeing lines",
+			len(lines), n, r.tailer.Stats(), len(lines))
+	}
 	return lines
 }
 
