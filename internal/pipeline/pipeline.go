@@ -65,9 +65,9 @@ type Counters struct {
 // Pipeline dedupes, filters, normalizes and aggregates audit events. It is
 // not safe for concurrent use: one goroutine feeds it.
 type Pipeline struct {
-	opts     Options
-	filters  filterChain
-	groups   map[string]bool
+	opts       Options
+	filters    filterChain
+	groups     map[string]bool
 	dedupe     *dedupe
 	store      *store
 	identities map[string]*identity
@@ -108,9 +108,9 @@ func New(opts Options) (*Pipeline, error) {
 		groups[g] = true
 	}
 	return &Pipeline{
-		opts:    opts,
-		filters: filters,
-		groups:  groups,
+		opts:       opts,
+		filters:    filters,
+		groups:     groups,
 		dedupe:     newDedupe(opts.DedupeWindow),
 		store:      newStore(opts.MaxSubjects, opts.MaxRulesPerSubject, opts.MaxNamesPerRule),
 		identities: make(map[string]*identity),
