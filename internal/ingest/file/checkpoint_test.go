@@ -53,6 +53,10 @@ func TestResume(t *testing.T) {
 				rename(t, path, path+".1")
 				cut := 2 * (len(next[0]) + 1)
 				appendFile(t, path, nextText[:cut])
+				// Newer files that are not rotated logs of Path.
+				dir := filepath.Dir(path)
+				appendFile(t, filepath.Join(dir, "kube-apiserver.log"), "not audit\n")
+				appendFile(t, path+".9.gz", "compressed\n")
 				rename(t, path+".1", path+".2")
 				rename(t, path, path+".1")
 				appendFile(t, path, nextText[cut:])

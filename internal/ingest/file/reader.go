@@ -116,20 +116,9 @@ func (r *reader) open(ctx context.Context) error {
 }
 
 // findIdentity opens the file with identity id: Path itself, or a sibling it
-// was rotated to (audit-<timestamp>.log, audit.log.1). It returns a nil file
-// if there is none.
+// was rotated to. It returns a nil file if there is none.
 func (r *reader) findIdentity(id string) (*os.File, os.FileInfo, error) {
-	names := []string{r.t.opts.Path}
-	entries, err := os.ReadDir(r.dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, err
-	}
-	for _, e := range entries {
-		if e.Type().IsRegular() {
-			names = append(names, filepath.Join(r.dir, e.Name()))
-		}
-	}
-	for _, name := range names {
+	for _, name := range append([]string{r.t.opts.Path}, r.siblings()...) {
 		if fi, err := os.Stat(name); err != nil || identity(fi) != id {
 			continue
 		}
@@ -143,6 +132,25 @@ func (r *reader) findIdentity(id string) (*os.File, os.FileInfo, error) {
 	}
 	return nil, nil, nil
 }
+
+// siblings lists the files in Path's directory that may be Path rotated or
+// copied: kube-apiserver names them audit-<timestamp>.log, logrotate
+// audit.log.1. Compressed ones cannot be read as lines.
+func (r *reader) siblings() []string {
+	base := filepath.Base(r.t.opts.Path)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	entries, _ := os.ReadDir(r.dir)
+	var names []string
+	for _, e := range entries {
+		name := e.Name()
+		if name != base && strings.HasPrefix(name, stem) && !compressed[filepath.Ext(name)] {
+			names = append(names, filepath.Join(r.dir, name))
+		}
+	}
+	return names
+}
+
+var compressed = map[string]bool{".gz": true, ".bz2": true, ".xz": true, ".zst": true, ".lz4": true, ".zip": true}
 
 // follow notices rotation and truncation of Path and switches to what follows.
 func (r *reader) follow(ctx context.Context) error {
@@ -188,28 +196,20 @@ func (r *reader) rotate(ctx context.Context) error {
 
 // successor opens the file written after the current one: usually the one
 // at Path, but if the log rotated more than once since we last looked (the
-// operator was down, or the writer is fast), the oldest rotated sibling
-// modified after the current file. Siblings count if their name starts like
-// Path's (audit-<timestamp>.log, audit.log.1) and is not compressed.
+// operator was down, or the writer is fast), the oldest sibling modified
+// after the current file.
 func (r *reader) successor() (*os.File, os.FileInfo, error) {
 	cur, err := r.f.Stat()
 	if err != nil {
 		return nil, nil, err
 	}
-	base := filepath.Base(r.t.opts.Path)
-	stem := strings.TrimSuffix(base, filepath.Ext(base))
 	// mtimes are coarse (a clock tick), so a file rotated in the same tick
 	// as ours ties with it: the files already read are kept out by identity.
 	r.done[r.id] = true
 	next, nextTime := r.t.opts.Path, time.Time{}
 	present := map[string]bool{}
-	entries, _ := os.ReadDir(r.dir)
-	for _, e := range entries {
-		name := e.Name()
-		if name == base || !strings.HasPrefix(name, stem) || compressed[filepath.Ext(name)] {
-			continue
-		}
-		fi, err := os.Stat(filepath.Join(r.dir, name))
+	for _, name := range r.siblings() {
+		fi, err := os.Stat(name)
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
@@ -219,18 +219,16 @@ func (r *reader) successor() (*os.File, os.FileInfo, error) {
 			continue
 		}
 		if next == r.t.opts.Path || fi.ModTime().Before(nextTime) {
-			next, nextTime = filepath.Join(r.dir, name), fi.ModTime()
+			next, nextTime = name, fi.ModTime()
 		}
 	}
 	for id := range r.done {
-		if !present[id] { // gone, or back at Path (copytruncate): keep the set small
+		if !present[id] { // gone: keep the set small
 			delete(r.done, id)
 		}
 	}
 	return openRegular(next)
 }
-
-var compressed = map[string]bool{".gz": true, ".bz2": true, ".xz": true, ".zst": true, ".lz4": true, ".zip": true}
 
 // truncated handles a file cut below our offset (or refilled past it): the
 // lines written after our last read and before the cut are only in the copy
@@ -258,18 +256,17 @@ func (r *reader) truncated(ctx context.Context, sum string) error {
 	return nil
 }
 
-// findCopy looks in Path's directory for another file that holds our offset
-// and whose bytes before it match sum.
+// findCopy looks among the siblings for one that holds our offset and whose
+// bytes before it match sum.
 func (r *reader) findCopy(sum string) (*os.File, string) {
 	off := r.readOff()
 	if sum == "" || off == 0 {
 		return nil, ""
 	}
-	entries, _ := os.ReadDir(r.dir)
 	k := min(off, fpSize)
 	w := make([]byte, k)
-	for _, e := range entries {
-		f, fi, err := openRegular(filepath.Join(r.dir, e.Name()))
+	for _, name := range r.siblings() {
+		f, fi, err := openRegular(name)
 		if err != nil {
 			continue
 		}
