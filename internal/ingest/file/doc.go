@@ -4,5 +4,6 @@
 // last line, following rename+create and copytruncate rotation without losing
 // lines where the file system still holds them, and exact checkpoints
 // (file identity plus byte offset) from which a restarted operator resumes
-// without losing or repeating a line. It does not decode the lines.
+// without losing or repeating a line. It does not decode the lines. Linux
+// only: a file's identity is its device and inode.
 package file

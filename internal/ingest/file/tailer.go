@@ -98,7 +98,36 @@ type Stats struct {
 	LostCheckpoints int64
 }
 
-// Tailer follows one audit log file.
+// Tailer follows one audit log file, polling every PollInterval (the
+// fallback fsnotify would need anyway; an idle poll is one stat and one
+// 64-byte read).
+//
+// Rotation. When Path names another file that the writer has started to fill
+// (an empty successor means the writer may still flush into the old file,
+// whose fd is kept), the old file is read to its end and the successor from
+// 0. The successor is the one at Path unless the log rotated more than once
+// since the last look: then the rotated siblings (audit-<timestamp>.log,
+// audit.log.1; not compressed ones) modified after the old file are read
+// first, oldest first. When the file at Path is the same file but shorter
+// than our offset, or its bytes before our offset changed (copytruncate,
+// then new writes), the sibling copy that holds those bytes is read from our
+// offset to its end first, then the file from 0.
+//
+// What can still be lost, and how it shows:
+//   - lines written between logrotate's copy and its truncate (inherent to
+//     copytruncate); and a second copytruncate before the tailer has read
+//     the file again after the first (the first copy is found, not the second);
+//   - lines only in a compressed or removed rotated file (counted in
+//     Stats.LostCheckpoints when it was the checkpoint's file; an unseen
+//     intermediate file removed while the operator was down leaves no trace);
+//   - with a checkpoint without Fingerprint, a file truncated and refilled past
+//     the checkpoint's offset while the operator was down is read from that
+//     offset: the new lines before it are lost, the first one read may be cut;
+//   - writes to a rotated file after the writer wrote to its successor (a
+//     single writer such as kube-apiserver never does this).
+//
+// A file left behind that ends without '\n' (rotation, truncation) has that
+// tail delivered as its last line once the file is left.
 type Tailer struct {
 	opts  Options
 	stats struct {
