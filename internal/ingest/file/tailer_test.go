@@ -328,3 +328,30 @@ func (m *runtimeMem) read() {
 	runtime.ReadMemStats(&s)
 	m.total = s.TotalAlloc
 }
+
+// Batches stay at most maxBatchLines lines and about readChunk bytes.
+func TestBatchesAreBounded(t *testing.T) {
+	path := logPath(t)
+	short := strings.Repeat("s\n", 10000)
+	long := strings.Repeat(strings.Repeat("l", 999)+"\n", 3000)
+	appendFile(t, path, short+long)
+	tl, _ := New(Options{Path: path, PollInterval: testPoll})
+	done := errors.New("done")
+	n := 0
+	err := tl.Run(context.Background(), func(b Batch) error {
+		size := 0
+		for _, l := range b.Lines {
+			size += len(l) + 1
+		}
+		if len(b.Lines) > maxBatchLines || size > readChunk {
+			t.Errorf("batch of %d lines, %d bytes", len(b.Lines), size)
+		}
+		if n += len(b.Lines); n == 13000 {
+			return done
+		}
+		return nil
+	})
+	if err != done {
+		t.Fatal(err)
+	}
+}
