@@ -102,9 +102,9 @@ type jsonOutput struct {
 }
 
 func (j *jsonOutput) prepare(s *subjectOutput) error {
-	// Room for the rules (150-200 bytes each) and the manifest with its
-	// escapes, so that the buffer seldom grows.
-	size := 1024 + 200*len(s.report.Rules) + len(s.policy.Manifest)*9/8
+	// Room for the observed and suggested rules (about 250 bytes an observed
+	// rule) and the manifest with its escapes, so that the buffer seldom grows.
+	size := 1024 + 256*len(s.report.Rules) + len(s.policy.Manifest)*9/8
 	data, err := appendReport(make([]byte, 0, size), reportObject(s, j.reportNamespace))
 	s.encoded = data
 	return err

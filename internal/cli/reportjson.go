@@ -195,20 +195,42 @@ func appendStrings(b []byte, ss []string) []byte {
 }
 
 // appendString writes s as encoding/json does. Names, verbs and paths are
-// almost always printable ASCII that needs no escape, and are copied as they
-// are; anything else (the manifest's newlines, HTML-sensitive characters,
-// Unicode) goes through encoding/json, so the escaping is its own.
+// almost always printable ASCII; the manifest adds newlines and quotes.
+// Those are escaped here; anything else (other control characters,
+// HTML-sensitive characters, Unicode) sends the string through
+// encoding/json, so the rarer escapes are its own.
 func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, _ := json.Marshal(s) // a string always encodes
-			return append(b, quoted...)
-		}
-	}
+	mark := len(b)
 	b = append(b, '"')
-	b = append(b, s...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if jsonPlain[c] {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		default:
+			quoted, _ := json.Marshal(s) // a string always encodes
+			return append(b[:mark], quoted...)
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// jsonPlain holds the bytes encoding/json writes as they are.
+var jsonPlain = func() (t [256]bool) {
+	for c := ' '; c <= '~'; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // appendTime writes t as metav1.Time's marshaler does.
 func appendTime(b []byte, t metav1.Time) []byte {
