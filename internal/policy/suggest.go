@@ -74,7 +74,7 @@ type namedAtom struct {
 }
 
 func collect(rules []v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) map[atom]nameSet {
-	atoms := map[atom]nameSet{}
+	atoms := make(map[atom]nameSet, len(rules))
 	for _, r := range rules {
 		if r.Verb == "" || (r.Resource == "" && r.NonResourceURL == "") {
 			continue
