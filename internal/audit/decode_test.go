@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,5 +298,33 @@ func TestContainsImpersonatedUser(t *testing.T) {
 	for in, want := range tests {
 		assert.Equal(t, want, containsImpersonatedUser([]byte(in)), "%s", in)
 		assert.Equal(t, bytes.Contains([]byte(in), []byte(`"impersonatedUser"`)), want, "%s: the table itself", in)
+	}
+}
+
+// TestStringEnd holds the word-at-a-time search for a string's end to the
+// plain definition: each backslash escapes the byte after it.
+func TestStringEnd(t *testing.T) {
+	plain := func(b []byte) (int, bool) {
+		for i := 1; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1, true
+			}
+		}
+		return 0, false
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		b := []byte{'"'}
+		const alphabet = `aaaaaaa"\\\` // long runs without a quote, and backslash runs
+		for range rng.IntN(60) {
+			b = append(b, alphabet[rng.IntN(len(alphabet))])
+		}
+		wantEnd, wantOK := plain(b)
+		end, ok := stringEnd(b, 0)
+		require.Equal(t, wantOK, ok, "%q", b)
+		require.Equal(t, wantEnd, end, "%q", b)
 	}
 }
