@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strings"
 
@@ -320,12 +321,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Rendering makes much short-lived garbage over a live heap that only
-	// shrinks as the store drains; a tighter GC target keeps the peak near
-	// the size of the aggregate instead of twice it.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
+	limitRenderingMemory()
 	out, err := o.newOutput(stdout, stderr)
 	if err != nil {
 		return err
@@ -342,6 +338,29 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 		printSummary(stderr, read, p.Counters(), subjects, shown)
 	}
 	return nil
+}
+
+// renderMemoryLimit is the memory rendering may use when the aggregate is
+// small next to it: the default logs of up to a few million requests.
+const renderMemoryLimit = 80 << 20
+
+// limitRenderingMemory sets how much garbage rendering may leave before the
+// collector runs. Rendering makes much short-lived garbage over a live heap
+// (the aggregate) that only shrinks as the store drains. The default target,
+// twice the live heap, would double the peak; a tight one collects all the
+// time. A soft memory limit gives the garbage whatever room is left below
+// renderMemoryLimit, or half the heap again when the heap is larger than
+// that. GOGC or GOMEMLIMIT in the environment win.
+func limitRenderingMemory() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	// The heap's objects, live or not yet collected: an upper bound of the
+	// aggregate, so that the limit never falls below what is live.
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	heap := int64(sample[0].Value.Uint64())
+	debug.SetMemoryLimit(max(renderMemoryLimit, heap*3/2))
 }
 
 // renderAll renders the wanted subjects' policies (unless the output needs

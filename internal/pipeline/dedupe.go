@@ -16,12 +16,15 @@ type dedupe struct {
 	cur, prev idSet
 }
 
-func newDedupe(size int) *dedupe {
-	return &dedupe{size: size, cur: newIDSet(size), prev: newIDSet(size)}
-}
+// newDedupe returns a dedupe whose tables are made when the first ID comes:
+// a pipeline that is drained, or never fed, holds none.
+func newDedupe(size int) *dedupe { return &dedupe{size: size} }
 
 // seen reports whether id was seen before, and remembers it.
 func (d *dedupe) seen(id audit.ID) bool {
+	if d.cur.slots == nil {
+		d.cur, d.prev = newIDSet(d.size), newIDSet(d.size)
+	}
 	slot, found := d.cur.find(id)
 	if found || d.prev.contains(id) {
 		return true

@@ -236,7 +236,8 @@ func (p *Pipeline) EachReport(fn func(SubjectReport) error) error {
 }
 
 // DrainReports is EachReport for a pipeline that is done: it forgets each
-// subject once its report is built, so memory shrinks as reports are written.
+// subject once its report is built, so memory shrinks as reports are written,
+// and it forgets the audit IDs seen so far.
 func (p *Pipeline) DrainReports(fn func(SubjectReport) error) error {
 	return p.eachReport(fn, true)
 }
@@ -249,6 +250,7 @@ func (p *Pipeline) eachReport(fn func(SubjectReport) error, drain bool) error {
 	slices.SortFunc(subjects, CompareSubjects)
 	if drain {
 		p.forgetStates()
+		p.dedupe = newDedupe(p.opts.DedupeWindow)
 	}
 	for _, s := range subjects {
 		r := p.store.report(s, p.store.subjects[s])
