@@ -102,6 +102,7 @@ func copyRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 // keys in sorted order, so equal objects give identical bytes.
 func Render(objs []client.Object) (string, error) {
 	var w yamlWriter
+	w.b.Grow(sizeHint(objs))
 	for i, obj := range objs {
 		if i > 0 {
 			w.b.WriteString("---\n")
@@ -111,4 +112,21 @@ func Render(objs []client.Object) (string, error) {
 		}
 	}
 	return w.b.String(), nil
+}
+
+// sizeHint is about the size of the objects as YAML (a little more, measured
+// on generated logs), so that a manifest is allocated once instead of grown
+// by copying.
+func sizeHint(objs []client.Object) int {
+	n := 0
+	for _, obj := range objs {
+		n += 256
+		switch o := obj.(type) {
+		case *rbacv1.ClusterRole:
+			n += 192 * len(o.Rules)
+		case *rbacv1.Role:
+			n += 192 * len(o.Rules)
+		}
+	}
+	return n
 }
