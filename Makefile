@@ -25,8 +25,9 @@ generate: controller-gen ## Generate deepcopy code from the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: controller-gen ## Generate CRDs into config/crd/bases and copy them into the Helm chart.
+manifests: controller-gen ## Generate CRDs (config/crd/bases, copied into the Helm chart) and the operator's RBAC (config/rbac).
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=audicia-operator paths=./internal/controller/... output:rbac:artifacts:config=config/rbac
 	mkdir -p charts/audicia/crds
 	rm -f charts/audicia/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/audicia/crds/
@@ -40,8 +41,12 @@ vet: ## Run go vet.
 	$(GO) vet ./...
 
 .PHONY: test
-test: vet ## Run all tests (unit and golden).
-	$(GO) test $(GOFLAGS_TEST) ./...
+test: vet control-plane ## Run all tests: unit, golden, envtest (real kube-apiserver and etcd) and e2e.
+	KUBEBUILDER_ASSETS="$$(hack/control-plane.sh)" $(GO) test $(GOFLAGS_TEST) -timeout 20m ./...
+
+.PHONY: control-plane
+control-plane: ## Build and cache kube-apiserver, kubectl and etcd from the Go module proxy (first run: minutes).
+	@hack/control-plane.sh >/dev/null
 
 .PHONY: verify
 verify: generate manifests fmt ## Regenerate and fail if generated or formatted files drift from git.
@@ -57,22 +62,16 @@ bench: build ## Benchmark: decoder and pipeline micro-benchmarks, then `audicia 
 
 ##@ Demo
 
-DEMO_LOG ?= ../shared/testdata/kube-apiserver-v1.34-scenario.audit.log
-
 .PHONY: demo
-demo: build ## Offline demo on a log a real kube-apiserver wrote (the operator demo on a local control plane comes with the operator).
-	@test -f $(DEMO_LOG) || { echo "demo: $(DEMO_LOG) not found; set DEMO_LOG to a kube-apiserver audit log"; exit 1; }
-	@echo "== subjects in $(DEMO_LOG)"
-	@$(LOCALBIN)/audicia analyze -f $(DEMO_LOG) -o table
-	@echo
-	@echo "== suggested RBAC for ServiceAccount shop/web (review, then kubectl apply -f -)"
-	@$(LOCALBIN)/audicia analyze -f $(DEMO_LOG) --serviceaccount shop:web --quiet
+demo: build control-plane ## A local control plane with audit logging, the operator, some traffic, and the reports printed.
+	KUBEBUILDER_ASSETS="$$(hack/control-plane.sh)" $(GO) run ./hack/demo --operator $(LOCALBIN)/manager
 
 ##@ Build
 
 .PHONY: build
-build: ## Build the audicia CLI into ./bin.
+build: ## Build the audicia CLI and the operator (manager) into ./bin.
 	$(GO) build -o $(LOCALBIN)/audicia ./cmd/audicia
+	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
 
 ##@ Tools
 

@@ -325,6 +325,12 @@ type FileCheckpoint struct {
 	// +optional
 	Position FilePosition `json:"position,omitempty"`
 
+	// fingerprint is a hash of the bytes just before the position. It lets a
+	// restarted operator notice a file that was truncated and refilled while it
+	// was down, and find the copy a copytruncate rotation left.
+	// +optional
+	Fingerprint string `json:"fingerprint,omitempty"`
+
 	// lastEventTime is the request time of the newest event read.
 	// +optional
 	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`

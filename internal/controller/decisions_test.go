@@ -1,0 +1,150 @@
+package controller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/pipeline"
+)
+
+func TestReportNameIsValidAndUnique(t *testing.T) {
+	subjects := []v1alpha1.Subject{
+		{Kind: v1alpha1.SubjectKindUser, Name: "alice@corp.com"},
+		{Kind: v1alpha1.SubjectKindUser, Name: "a+b"},
+		{Kind: v1alpha1.SubjectKindUser, Name: "a-b"},
+		{Kind: v1alpha1.SubjectKindUser, Name: strings.Repeat("x", 300)},
+		{Kind: v1alpha1.SubjectKindUser, Name: strings.Repeat("x", 299) + "y"},
+		{Kind: v1alpha1.SubjectKindUser, Name: "ÜNICODE ünicode"},
+		{Kind: v1alpha1.SubjectKindGroup, Name: "alice@corp.com"},
+		{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: "shop", Name: "web"},
+		{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: "shop-web", Name: ""},
+	}
+	seen := map[string]v1alpha1.Subject{}
+	for _, source := range []string{"cluster-audit", strings.Repeat("s", 253)} {
+		for _, s := range subjects {
+			name := reportName(source, s)
+			assert.Empty(t, validation.IsDNS1123Subdomain(name), "%s: %q", s, name)
+			assert.LessOrEqual(t, len(name), 253)
+			other, dup := seen[name]
+			assert.False(t, dup, "%s and %s share %q", s, other, name)
+			seen[name] = s
+		}
+	}
+	assert.Empty(t, validation.IsValidLabelValue(sourceLabelValue(strings.Repeat("s", 253))))
+}
+
+func TestDecideWrite(t *testing.T) {
+	report := &pipeline.SubjectReport{EventsObserved: 10, DroppedRequests: 1}
+	prev := &written{content: 7, events: 10, dropped: 1}
+	tests := []struct {
+		name         string
+		prev         *written
+		content      uint64
+		events       int64
+		counterFlush bool
+		want         writeDecision
+	}{
+		{"new subject", nil, 7, 10, false, write},
+		{"new rule", prev, 8, 11, false, write},
+		{"nothing new", prev, 7, 10, false, keep},
+		{"nothing new at a counter flush", prev, 7, 10, true, keep},
+		{"counts only", prev, 7, 12, false, postpone},
+		{"counts only at a counter flush", prev, 7, 12, true, write},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := *report
+			r.EventsObserved = tt.events
+			assert.Equal(t, tt.want, decideWrite(tt.prev, &r, tt.content, tt.counterFlush))
+		})
+	}
+}
+
+func TestContentKeyIgnoresCountsAndTimes(t *testing.T) {
+	rules := []v1alpha1.ObservedRule{{Resource: "pods", Namespace: "shop", Verb: "get", Count: 1}}
+	strategy := v1alpha1.PolicyStrategy{VerbMerge: v1alpha1.VerbMergeSmart}
+	key := contentKey(rules, strategy)
+
+	counted := []v1alpha1.ObservedRule{{Resource: "pods", Namespace: "shop", Verb: "get", Count: 9, LastSeen: metav1.Now()}}
+	assert.Equal(t, key, contentKey(counted, strategy), "counts and times are not content")
+
+	for name, other := range map[string][]v1alpha1.ObservedRule{
+		"another verb":   {{Resource: "pods", Namespace: "shop", Verb: "list", Count: 1}},
+		"a name":         {{Resource: "pods", Namespace: "shop", Verb: "get", ResourceNames: []string{"web"}, Count: 1}},
+		"first denial":   {{Resource: "pods", Namespace: "shop", Verb: "get", Count: 2, DeniedCount: 1}},
+		"another rule":   append(rules, v1alpha1.ObservedRule{NonResourceURL: "/healthz", Verb: "get"}),
+		"fields shifted": {{Resource: "podsshop", Verb: "get", Count: 1}},
+	} {
+		assert.NotEqual(t, key, contentKey(other, strategy), name)
+	}
+	assert.NotEqual(t, key, contentKey(rules, v1alpha1.PolicyStrategy{VerbMerge: v1alpha1.VerbMergeExact}), "strategy")
+}
+
+func TestCheckpointNeverPassesAPendingReport(t *testing.T) {
+	at := func(seq, off int64) v1alpha1.FilePosition { return v1alpha1.FilePosition{Sequence: seq, Offset: off} }
+	point := func(pos v1alpha1.FilePosition, processed int64) flushPoint {
+		return flushPoint{checkpoint: v1alpha1.FileCheckpoint{Position: pos}, counters: v1alpha1.SourceCounters{Processed: processed}}
+	}
+	var c checkpoints
+	c.add(point(at(0, 100), 1))
+	c.add(point(at(0, 200), 2))
+	c.add(point(at(1, 50), 3)) // after a rotation
+
+	p, ok := c.safe(at(0, 150))
+	assert.True(t, ok)
+	assert.Equal(t, int64(1), p.counters.Processed, "the counters of the point itself")
+	p, ok = c.safe(at(1, 50))
+	assert.True(t, ok)
+	assert.Equal(t, at(1, 50), p.checkpoint.Position)
+	_, ok = c.safe(at(0, 150))
+	assert.False(t, ok, "points before the one returned are forgotten")
+
+	c.add(point(at(1, 50), 4))
+	p, _ = c.safe(at(9, 0))
+	assert.Equal(t, int64(4), p.counters.Processed, "a point at the same position is replaced")
+}
+
+func TestSourceConditions(t *testing.T) {
+	running := runnerHealth{started: true, ingest: ingestState{ok: true, reason: v1alpha1.ReasonTailing, message: "reading /a"}}
+	tests := []struct {
+		name     string
+		problem  *problem
+		health   runnerHealth
+		ready    metav1.ConditionStatus
+		reason   string
+		degraded metav1.ConditionStatus
+	}{
+		{"invalid spec", &problem{reason: v1alpha1.ReasonInvalidSpec, message: "spec.filters[0].user: bad"}, runnerHealth{},
+			metav1.ConditionFalse, v1alpha1.ReasonInvalidSpec, metav1.ConditionFalse},
+		{"restoring", nil, runnerHealth{}, metav1.ConditionUnknown, reasonStarting, metav1.ConditionFalse},
+		{"running", nil, running, metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionFalse},
+		{"file missing", nil, runnerHealth{started: true, ingest: ingestState{reason: v1alpha1.ReasonFileMissing, message: "no file"}},
+			metav1.ConditionFalse, v1alpha1.ReasonFileMissing, metav1.ConditionFalse},
+		{"write failing", nil, func() runnerHealth { h := running; h.writeErr = errors.New("forbidden"); return h }(),
+			metav1.ConditionFalse, v1alpha1.ReasonReportWriteFailed, metav1.ConditionTrue},
+		{"requests dropped", nil, func() runnerHealth { h := running; h.counters.Dropped = 3; return h }(),
+			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionTrue},
+		{"malformed lines", nil, func() runnerHealth { h := running; h.counters.Malformed = 1; return h }(),
+			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionTrue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conds := sourceConditions(tt.problem, &tt.health)
+			byType := map[string]metav1.Condition{}
+			for _, c := range conds {
+				assert.NotEmpty(t, c.Reason, c.Type)
+				assert.NotEmpty(t, c.Message, c.Type)
+				byType[c.Type] = c
+			}
+			assert.Equal(t, tt.ready, byType[v1alpha1.ConditionReady].Status)
+			assert.Equal(t, tt.reason, byType[v1alpha1.ConditionReady].Reason)
+			assert.Equal(t, tt.degraded, byType[v1alpha1.ConditionDegraded].Status)
+		})
+	}
+}

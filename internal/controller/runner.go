@@ -1,0 +1,391 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/audit"
+	"github.com/audicia/audicia/internal/metrics"
+	"github.com/audicia/audicia/internal/pipeline"
+	"github.com/audicia/audicia/internal/policy"
+)
+
+// batch is what an ingester hands its runner.
+type batch struct {
+	events []audit.Event
+	// ends holds, for a file source, the position after each event's line.
+	ends []v1alpha1.FilePosition
+	// checkpoint is where a file source resumes after this batch.
+	checkpoint *v1alpha1.FileCheckpoint
+	// malformed counts lines or items that could not be decoded.
+	malformed int64
+}
+
+// ingestState is what an ingester says about itself, for the Ingesting condition.
+type ingestState struct {
+	ok      bool
+	reason  string
+	message string
+}
+
+// ingester reads or receives the events of a source and sends them to out.
+type ingester interface {
+	// run ingests until ctx ends, resuming a file at from (nil: per the spec).
+	// It calls state whenever its state changes.
+	run(ctx context.Context, from *v1alpha1.FileCheckpoint, out chan<- batch, state func(ingestState)) error
+	// undecodable counts what the ingester skipped before decoding or could
+	// not decode (oversized lines, malformed webhook bodies) so far.
+	undecodable() int64
+}
+
+// runnerHealth is a snapshot of a runner for the reconciler.
+type runnerHealth struct {
+	started  bool
+	ingest   ingestState
+	writeErr error
+	counters v1alpha1.SourceCounters
+	reports  int
+}
+
+// runner runs the pipeline of one source: ingestion, aggregation, and
+// flushes of reports and checkpoint. It is the only writer of its reports
+// and of the source's checkpoint and counters.
+type runner struct {
+	source     *v1alpha1.AudiciaSource
+	generation int64
+	config     runnerConfig
+	ingest     ingester
+	notify     func()
+
+	mu     sync.Mutex
+	health runnerHealth
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Owned by the run goroutine.
+	pipe        *pipeline.Pipeline
+	writer      *reportWriter
+	points      checkpoints
+	base        v1alpha1.SourceCounters
+	malformed   int64
+	fed         *v1alpha1.FileCheckpoint
+	lastWritten *sourceProgress
+	exported    pipeline.Counters
+	log         logr.Logger
+}
+
+// runnerConfig holds what every runner shares.
+type runnerConfig struct {
+	// self is the operator's own username, whose requests are not counted.
+	self                 string
+	client               client.Client
+	reader               client.Reader
+	counterFlushInterval time.Duration
+}
+
+// defaultFlushInterval matches the API default of spec.flushInterval.
+const defaultFlushInterval = 10 * time.Second
+
+func flushInterval(spec *v1alpha1.AudiciaSourceSpec) time.Duration {
+	if spec.FlushInterval != nil && spec.FlushInterval.Duration > 0 {
+		return spec.FlushInterval.Duration
+	}
+	return defaultFlushInterval
+}
+
+// sourceProgress is the part of a source's status its runner writes.
+type sourceProgress struct {
+	Checkpoint *v1alpha1.FileCheckpoint `json:"checkpoint,omitempty"`
+	Counters   v1alpha1.SourceCounters  `json:"counters"`
+	Reports    int32                    `json:"reports"`
+}
+
+func newRunner(src *v1alpha1.AudiciaSource, cfg runnerConfig, in ingester, notify func()) (*runner, error) {
+	pipe, err := pipeline.New(pipeline.OptionsFromSpec(&src.Spec))
+	if err != nil {
+		return nil, err
+	}
+	src = src.DeepCopy()
+	return &runner{
+		source:     src,
+		generation: src.Generation,
+		config:     cfg,
+		ingest:     in,
+		notify:     notify,
+		pipe:       pipe,
+		writer:     newReportWriter(cfg.client, src, policy.WithDefaults(src.Spec.Policy)),
+		done:       make(chan struct{}),
+	}, nil
+}
+
+func (r *runner) start(ctx context.Context) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	go r.run(ctx)
+}
+
+// stop ends the runner after a final flush and waits for it.
+func (r *runner) stop() {
+	r.cancel()
+	<-r.done
+}
+
+func (r *runner) snapshot() runnerHealth {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.health
+}
+
+func (r *runner) update(fn func(*runnerHealth)) {
+	r.mu.Lock()
+	before := r.health
+	fn(&r.health)
+	changed := before.ingest != r.health.ingest || (before.writeErr == nil) != (r.health.writeErr == nil) ||
+		before.started != r.health.started
+	r.mu.Unlock()
+	if changed {
+		r.notify()
+	}
+}
+
+func (r *runner) run(ctx context.Context) {
+	defer close(r.done)
+	log := ctrl.LoggerFrom(ctx).WithValues("source", r.source.Name)
+	r.log = log
+	ctx = ctrl.LoggerInto(ctx, log)
+	if !r.restore(ctx) {
+		return
+	}
+	r.update(func(h *runnerHealth) { h.started = true })
+
+	batches := make(chan batch, 64)
+	ingestDone := make(chan error, 1)
+	ingestCtx, stopIngest := context.WithCancel(ctx)
+	go func() { ingestDone <- r.ingest.run(ingestCtx, r.fed, batches, r.setIngestState) }()
+	flush := time.NewTicker(flushInterval(&r.source.Spec))
+	defer flush.Stop()
+	counters := time.NewTicker(r.config.counterFlushInterval)
+	defer counters.Stop()
+	var retry <-chan time.Time
+
+	for {
+		select {
+		case b := <-batches:
+			r.observe(&b)
+		case <-flush.C:
+			r.flush(ctx, false)
+		case <-counters.C:
+			r.flush(ctx, true)
+		case err := <-ingestDone:
+			if ctx.Err() != nil {
+				break
+			}
+			if err == nil {
+				err = errors.New("ingestion stopped without an error")
+			}
+			log.Error(err, "ingestion stopped; retrying", "after", retryDelay)
+			r.update(func(h *runnerHealth) {
+				if h.ingest.ok || h.ingest.reason == "" { // else the ingester said what is wrong
+					h.ingest = ingestState{reason: v1alpha1.ReasonIngestFailed, message: err.Error()}
+				}
+			})
+			retry = time.After(retryDelay)
+		case <-retry:
+			retry = nil
+			ingestCtx, stopIngest = context.WithCancel(ctx)
+			go func() { ingestDone <- r.ingest.run(ingestCtx, r.fed, batches, r.setIngestState) }()
+		case <-ctx.Done():
+			stopIngest()
+			r.drain(batches, ingestDone, retry == nil)
+			// The manager is stopping: the last flush gets a little time of its own.
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
+			r.flush(final, true)
+			cancel()
+			return
+		}
+	}
+}
+
+const (
+	retryDelay        = 5 * time.Second
+	finalFlushTimeout = 20 * time.Second
+)
+
+// drain observes the batches ingestion sent before it stopped.
+func (r *runner) drain(batches chan batch, ingestDone chan error, ingesting bool) {
+	if ingesting {
+		<-ingestDone
+	}
+	for {
+		select {
+		case b := <-batches:
+			r.observe(&b)
+		default:
+			return
+		}
+	}
+}
+
+func (r *runner) setIngestState(s ingestState) {
+	r.update(func(h *runnerHealth) { h.ingest = s })
+}
+
+// restore loads the source's checkpoint, counters and reports; it retries
+// until it succeeds or ctx ends.
+func (r *runner) restore(ctx context.Context) bool {
+	for {
+		err := r.load(ctx)
+		if err == nil {
+			return true
+		}
+		ctrl.LoggerFrom(ctx).Error(err, "restoring state; retrying")
+		r.update(func(h *runnerHealth) { h.writeErr = err })
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(retryDelay):
+		}
+	}
+}
+
+func (r *runner) load(ctx context.Context) error {
+	var src v1alpha1.AudiciaSource
+	if err := r.config.reader.Get(ctx, types.NamespacedName{Name: r.source.Name}, &src); err != nil {
+		return fmt.Errorf("reading the source: %w", err)
+	}
+	if err := r.writer.restore(ctx, r.config.reader, r.pipe); err != nil {
+		return err
+	}
+	r.base = src.Status.Counters
+	r.lastWritten = &sourceProgress{Checkpoint: src.Status.Checkpoint, Counters: src.Status.Counters, Reports: src.Status.Reports}
+	if cp := src.Status.Checkpoint; cp != nil && r.source.Spec.File != nil {
+		r.fed = cp.DeepCopy()
+		r.points.add(flushPoint{checkpoint: *cp, counters: r.base})
+	}
+	return nil
+}
+
+func (r *runner) observe(b *batch) {
+	for i := range b.events {
+		if b.events[i].User.Username == r.config.self {
+			// The operator's own requests (writing reports) would feed back
+			// into the counters and keep it writing forever.
+			continue
+		}
+		if b.ends != nil {
+			r.pipe.ObserveAt(&b.events[i], b.ends[i])
+		} else {
+			r.pipe.Observe(&b.events[i])
+		}
+	}
+	r.malformed += b.malformed
+	if b.checkpoint != nil {
+		if r.fed == nil || r.fed.FileIdentity != b.checkpoint.FileIdentity {
+			r.log.Info("reading audit log file", "identity", b.checkpoint.FileIdentity, "sequence", b.checkpoint.Position.Sequence)
+		}
+		last := r.fed.DeepCopy()
+		r.fed = b.checkpoint
+		if n := len(b.events); n > 0 {
+			at := metav1.NewTime(time.Unix(0, b.events[n-1].RequestReceivedNanos).UTC())
+			r.fed.LastEventTime = &at
+		} else if last != nil {
+			r.fed.LastEventTime = last.LastEventTime
+		}
+	}
+}
+
+// counters are the source's counters now: those restored plus what this
+// runner counted.
+func (r *runner) counters() v1alpha1.SourceCounters {
+	c := r.pipe.Counters()
+	return v1alpha1.SourceCounters{
+		Received:  r.base.Received + c.Received,
+		Processed: r.base.Processed + c.Processed,
+		Filtered:  r.base.Filtered + c.Filtered,
+		Malformed: r.base.Malformed + c.Malformed + r.malformed + r.ingest.undecodable(),
+		Dropped:   r.base.Dropped + c.Dropped,
+	}
+}
+
+// flush writes the reports that changed, then the source's progress. The
+// order matters: a checkpoint never passes what the reports hold.
+func (r *runner) flush(ctx context.Context, counterFlush bool) {
+	if retention := r.source.Spec.Limits.Retention; retention != nil && retention.Duration > 0 {
+		r.pipe.Forget(time.Now().Add(-retention.Duration))
+	}
+	var covered *v1alpha1.FilePosition
+	if r.fed != nil {
+		covered = &r.fed.Position
+	}
+	_, err := r.writer.flush(ctx, r.pipe, covered, counterFlush)
+	if err == nil && counterFlush {
+		// Every line read moves the checkpoint, the control plane's own
+		// requests included; like counts, it is written in batches.
+		err = r.writeProgress(ctx)
+	}
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "flush failed; the next flush retries")
+	}
+	counters, reports := r.counters(), len(r.writer.written)
+	r.update(func(h *runnerHealth) { h.writeErr, h.counters, h.reports = err, counters, reports })
+	r.exportMetrics()
+}
+
+// exportMetrics adds what the pipeline counted since the last flush to the
+// Prometheus counters.
+func (r *runner) exportMetrics() {
+	now, before, src := r.pipe.Counters(), r.exported, r.source.Name
+	now.Malformed += r.malformed
+	add := func(c *prometheus.CounterVec, delta int64) { c.WithLabelValues(src).Add(float64(delta)) }
+	add(metrics.EventsReceived, now.Received-before.Received)
+	add(metrics.EventsProcessed, now.Processed-before.Processed)
+	add(metrics.EventsFiltered, now.Filtered-before.Filtered)
+	add(metrics.EventsMalformed, now.Malformed-before.Malformed)
+	add(metrics.EventsDropped, now.Dropped-before.Dropped)
+	metrics.Subjects.WithLabelValues(src).Set(float64(r.pipe.Subjects()))
+	r.exported = now
+}
+
+// writeProgress writes the checkpoint, counters and report count to the
+// source's status when they changed.
+func (r *runner) writeProgress(ctx context.Context) error {
+	progress := sourceProgress{Counters: r.counters(), Reports: int32(len(r.writer.written))}
+	if r.fed != nil {
+		r.points.add(flushPoint{checkpoint: *r.fed.DeepCopy(), counters: progress.Counters})
+		limit := r.fed.Position
+		if pending, ok := r.writer.oldestPending(); ok && pending.Less(limit) {
+			limit = pending
+		}
+		point, ok := r.points.safe(limit)
+		if !ok {
+			return nil // no position yet that every report covers
+		}
+		progress.Checkpoint, progress.Counters = &point.checkpoint, point.counters
+	}
+	if equality.Semantic.DeepEqual(&progress, r.lastWritten) {
+		return nil
+	}
+	data, err := json.Marshal(map[string]any{"status": &progress})
+	if err != nil {
+		return err
+	}
+	src := &v1alpha1.AudiciaSource{ObjectMeta: metav1.ObjectMeta{Name: r.source.Name}}
+	if err := r.config.client.Status().Patch(ctx, src, client.RawPatch(types.MergePatchType, data)); err != nil {
+		return fmt.Errorf("writing the checkpoint: %w", err)
+	}
+	r.lastWritten = &progress
+	return nil
+}

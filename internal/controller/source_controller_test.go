@@ -1,0 +1,260 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/audit"
+	"github.com/audicia/audicia/internal/pipeline"
+)
+
+const scenarioLog = "../../../shared/testdata/kube-apiserver-v1.34-scenario.audit.log"
+
+func readLog(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err, "the shared audit logs are expected in ../shared/testdata beside the repository")
+	return data
+}
+
+// offline runs the pipeline over the log the way `audicia analyze` does: what
+// the operator must end up with.
+func offline(t *testing.T, spec *v1alpha1.AudiciaSourceSpec, log []byte) *pipeline.Pipeline {
+	t.Helper()
+	p, err := pipeline.New(pipeline.OptionsFromSpec(spec))
+	require.NoError(t, err)
+	_, err = audit.Stream(bytes.NewReader(log), audit.StreamOptions{Workers: 1}, func(events []audit.Event) {
+		for i := range events {
+			p.Observe(&events[i])
+		}
+	})
+	require.NoError(t, err)
+	return p
+}
+
+func fileSource(name, path string) *v1alpha1.AudiciaSource {
+	return &v1alpha1.AudiciaSource{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.AudiciaSourceSpec{
+			File:          &v1alpha1.FileSource{Path: path},
+			FlushInterval: &metav1.Duration{Duration: 500 * time.Millisecond},
+		},
+	}
+}
+
+func createSource(t *testing.T, src *v1alpha1.AudiciaSource) *v1alpha1.AudiciaSource {
+	t.Helper()
+	require.NoError(t, k8sClient.Create(context.Background(), src))
+	t.Cleanup(func() { deleteSource(t, src.Name) })
+	return src
+}
+
+// deleteSource deletes a source and its reports: envtest runs no garbage
+// collector to follow the owner references.
+func deleteSource(t *testing.T, name string) {
+	ctx := context.Background()
+	src := &v1alpha1.AudiciaSource{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := k8sClient.Delete(ctx, src); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("deleting source %s: %v", name, err)
+	}
+	for _, r := range reportsOf(t, name) {
+		_ = k8sClient.Delete(ctx, &r)
+	}
+}
+
+func reportsOf(t *testing.T, source string) []v1alpha1.AudiciaPolicyReport {
+	t.Helper()
+	var list v1alpha1.AudiciaPolicyReportList
+	require.NoError(t, k8sClient.List(context.Background(), &list))
+	var out []v1alpha1.AudiciaPolicyReport
+	for _, r := range list.Items {
+		if r.Spec.SourceRef.Name == source {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func getSource(t *testing.T, name string) *v1alpha1.AudiciaSource {
+	t.Helper()
+	src := &v1alpha1.AudiciaSource{}
+	require.NoError(t, k8sClient.Get(context.Background(), client.ObjectKey{Name: name}, src))
+	return src
+}
+
+// eventually retries check until it passes or the deadline ends, then
+// reports its last failure.
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// reportsMatch checks that the source's reports hold exactly what the
+// offline pipeline counted.
+func reportsMatch(t *testing.T, source string, want *pipeline.Pipeline) error {
+	got := map[v1alpha1.Subject]*v1alpha1.AudiciaPolicyReport{}
+	for _, r := range reportsOf(t, source) {
+		got[r.Spec.Subject] = &r
+	}
+	wantReports := want.Reports()
+	if len(got) != len(wantReports) {
+		return fmt.Errorf("%d reports, want %d", len(got), len(wantReports))
+	}
+	for _, w := range wantReports {
+		r := got[w.Subject]
+		switch {
+		case r == nil:
+			return fmt.Errorf("no report for %s", w.Subject)
+		case r.Status.EventsObserved != w.EventsObserved:
+			return fmt.Errorf("%s: %d requests, want %d", w.Subject, r.Status.EventsObserved, w.EventsObserved)
+		case len(r.Status.ObservedRules) != len(w.Rules):
+			return fmt.Errorf("%s: %d rules, want %d", w.Subject, len(r.Status.ObservedRules), len(w.Rules))
+		}
+		for i, rule := range w.Rules {
+			if got := r.Status.ObservedRules[i]; got.Count != rule.Count || got.DeniedCount != rule.DeniedCount || got.Verb != rule.Verb {
+				return fmt.Errorf("%s: rule %d is %+v, want %+v", w.Subject, i, got, rule)
+			}
+		}
+	}
+	return nil
+}
+
+func conditionIs(src *v1alpha1.AudiciaSource, typ string, status metav1.ConditionStatus, reason string) error {
+	c := meta.FindStatusCondition(src.Status.Conditions, typ)
+	if c == nil || c.Status != status || c.Reason != reason || c.ObservedGeneration != src.Generation {
+		return fmt.Errorf("condition %s is %+v, want %s/%s at generation %d", typ, c, status, reason, src.Generation)
+	}
+	return nil
+}
+
+func TestFileSourceReportsWhatTheLogHolds(t *testing.T) {
+	log := readLog(t, scenarioLog)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	half := bytes.LastIndexByte(log[:len(log)/2], '\n') + 1
+	require.NoError(t, os.WriteFile(path, log[:half], 0o600))
+
+	op := startOperator(t)
+	src := createSource(t, fileSource("file-reports", path))
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log[:half])) })
+
+	// Lines appended later arrive too.
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Write(log[half:])
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	whole := offline(t, &src.Spec, log)
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, whole) })
+
+	eventually(t, 10*time.Second, func() error {
+		s := getSource(t, src.Name)
+		if err := conditionIs(s, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded); err != nil {
+			return err
+		}
+		if s.Status.Counters.Processed != whole.Counters().Processed || s.Status.Checkpoint == nil ||
+			s.Status.Checkpoint.Position.Offset != int64(len(log)) {
+			return fmt.Errorf("counters %+v, checkpoint %+v; want %d processed at offset %d",
+				s.Status.Counters, s.Status.Checkpoint, whole.Counters().Processed, len(log))
+		}
+		return nil
+	})
+
+	// Reports are owned by the source, in the ServiceAccount's namespace.
+	for _, r := range reportsOf(t, src.Name) {
+		require.Len(t, r.OwnerReferences, 1)
+		assert.Equal(t, src.Name, r.OwnerReferences[0].Name)
+		if r.Spec.Subject.Kind == v1alpha1.SubjectKindServiceAccount {
+			assert.Equal(t, r.Spec.Subject.Namespace, r.Namespace)
+		} else {
+			assert.Equal(t, operatorNamespace, r.Namespace)
+		}
+		require.NotNil(t, r.Status.SuggestedPolicy)
+		assert.Contains(t, r.Status.SuggestedPolicy.Manifest, "kind: Role")
+	}
+
+	// Nothing changes, so nothing is written: not over several flush
+	// intervals, nor over a counter flush.
+	before := op.writes.n.Load()
+	time.Sleep(5 * time.Second)
+	assert.Equal(t, before, op.writes.n.Load(), "writes while nothing changed")
+}
+
+func TestRestartContinuesCountsFromTheCheckpoint(t *testing.T) {
+	log := readLog(t, scenarioLog)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	third := bytes.LastIndexByte(log[:len(log)/3], '\n') + 1
+	require.NoError(t, os.WriteFile(path, log[:third], 0o600))
+
+	op := startOperator(t)
+	src := createSource(t, fileSource("file-restart", path))
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log[:third])) })
+	op.stop()
+
+	// Written while the operator is down: read after the restart, once.
+	require.NoError(t, os.WriteFile(path, log, 0o600))
+	startOperator(t)
+	whole := offline(t, &src.Spec, log)
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, whole) })
+	eventually(t, 10*time.Second, func() error {
+		if got := getSource(t, src.Name).Status.Counters; got.Processed != whole.Counters().Processed || got.Received != whole.Counters().Received {
+			return fmt.Errorf("counters %+v, want processed %d received %d", got, whole.Counters().Processed, whole.Counters().Received)
+		}
+		return nil
+	})
+}
+
+func TestInvalidSpecNamesTheField(t *testing.T) {
+	startOperator(t)
+	src := fileSource("bad-filter", "/var/log/audit.log")
+	src.Spec.Filters = []v1alpha1.FilterRule{{Action: v1alpha1.FilterActionDeny, User: "ok"}, {Action: v1alpha1.FilterActionDeny, Namespace: "(["}}
+	createSource(t, src)
+	eventually(t, 10*time.Second, func() error {
+		s := getSource(t, src.Name)
+		if err := conditionIs(s, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonInvalidSpec); err != nil {
+			return err
+		}
+		if msg := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionReady).Message; !strings.Contains(msg, "spec.filters[1].namespace") {
+			return fmt.Errorf("message %q does not name spec.filters[1].namespace", msg)
+		}
+		return nil
+	})
+}
+
+func TestMissingFileIsReportedUntilItAppears(t *testing.T) {
+	startOperator(t)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	src := createSource(t, fileSource("file-missing", path))
+	eventually(t, 10*time.Second, func() error {
+		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionIngesting, metav1.ConditionFalse, v1alpha1.ReasonFileMissing)
+	})
+	log := readLog(t, scenarioLog)
+	require.NoError(t, os.WriteFile(path, log, 0o600))
+	eventually(t, 10*time.Second, func() error {
+		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+	})
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+}

@@ -1,0 +1,197 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/metrics"
+	"github.com/audicia/audicia/internal/pipeline"
+)
+
+// reportWriter writes the AudiciaPolicyReports of one source and remembers
+// what it wrote, so that unchanged reports cost the API server nothing.
+type reportWriter struct {
+	client   client.Client
+	source   *v1alpha1.AudiciaSource
+	strategy v1alpha1.PolicyStrategy
+	written  map[v1alpha1.Subject]*written
+}
+
+func newReportWriter(c client.Client, src *v1alpha1.AudiciaSource, strategy v1alpha1.PolicyStrategy) *reportWriter {
+	return &reportWriter{client: c, source: src, strategy: strategy, written: make(map[v1alpha1.Subject]*written)}
+}
+
+// restore loads the source's existing reports into the pipeline: a restarted
+// operator continues their counts instead of starting over.
+func (w *reportWriter) restore(ctx context.Context, reader client.Reader, p *pipeline.Pipeline) error {
+	var list v1alpha1.AudiciaPolicyReportList
+	if err := reader.List(ctx, &list); err != nil {
+		return fmt.Errorf("listing reports to restore: %w", err)
+	}
+	for i := range list.Items {
+		apr := &list.Items[i]
+		if apr.Spec.SourceRef.Name != w.source.Name {
+			continue
+		}
+		r := subjectReport(apr)
+		if pos := apr.Status.SourcePosition; pos != nil {
+			p.RestoreAt(r, *pos)
+		} else {
+			p.Restore(r)
+		}
+		content := contentKey(r.Rules, w.strategy)
+		if !w.suggestionCurrent(&r, apr) {
+			content = 0 // written under another strategy or version: rewrite
+		}
+		w.written[r.Subject] = &written{report: apr, content: content, events: r.EventsObserved,
+			dropped: r.DroppedRequests, covered: apr.Status.SourcePosition}
+	}
+	return nil
+}
+
+func (w *reportWriter) suggestionCurrent(r *pipeline.SubjectReport, apr *v1alpha1.AudiciaPolicyReport) bool {
+	want, err := reportStatus(r, w.strategy, nil)
+	return err == nil && apr.Status.SuggestedPolicy != nil &&
+		apr.Status.SuggestedPolicy.Manifest == want.SuggestedPolicy.Manifest
+}
+
+// flush writes the reports that changed; counts alone are written only when
+// counterFlush is set. covered is how far a file source has read (nil for
+// webhook sources). It returns the number of reports written and the first
+// error; reports not written stay pending for the next flush.
+func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered *v1alpha1.FilePosition, counterFlush bool) (int, error) {
+	var wrote int
+	var errs []error
+	_ = p.EachReport(func(r pipeline.SubjectReport) error {
+		prev := w.written[r.Subject]
+		content := contentKey(r.Rules, w.strategy)
+		switch decideWrite(prev, &r, content, counterFlush) {
+		case keep:
+			return nil
+		case postpone:
+			prev.postponed = true
+			return nil
+		}
+		err := w.write(ctx, &r, content, covered)
+		metrics.ReportWrites.WithLabelValues(w.source.Name, writeResult(prev, err)).Inc()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("report of %s: %w", r.Subject, err))
+			if prev != nil {
+				prev.postponed = true
+			}
+			return nil
+		}
+		wrote++
+		return nil
+	})
+	return wrote, errors.Join(errs...)
+}
+
+func writeResult(prev *written, err error) string {
+	switch {
+	case err != nil:
+		return metrics.ResultError
+	case prev == nil:
+		return metrics.ResultCreated
+	default:
+		return metrics.ResultUpdated
+	}
+}
+
+// oldestPending is the earliest position a pending report covers: the
+// checkpoint must not pass it, or a crash would lose the counts it lacks.
+func (w *reportWriter) oldestPending() (oldest v1alpha1.FilePosition, ok bool) {
+	for _, wr := range w.written {
+		if !wr.postponed {
+			continue
+		}
+		covered := ptr.Deref(wr.covered, v1alpha1.FilePosition{})
+		if !ok || covered.Less(oldest) {
+			oldest, ok = covered, true
+		}
+	}
+	return oldest, ok
+}
+
+func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, content uint64, covered *v1alpha1.FilePosition) error {
+	status, err := reportStatus(r, w.strategy, covered)
+	if err != nil {
+		return err
+	}
+	prev := w.written[r.Subject]
+	var apr *v1alpha1.AudiciaPolicyReport
+	if prev != nil {
+		apr = prev.report.DeepCopy()
+	} else if apr, err = w.create(ctx, r.Subject); err != nil {
+		return err
+	}
+	apr.Status = status
+	if err := w.client.Status().Update(ctx, apr); apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		// Changed or deleted by someone else: write over the current object.
+		if apr, err = w.current(ctx, r.Subject); err != nil {
+			return err
+		}
+		apr.Status = status
+		err = w.client.Status().Update(ctx, apr)
+	} else if err != nil {
+		return err
+	}
+	w.written[r.Subject] = &written{report: apr, content: content, events: r.EventsObserved,
+		dropped: r.DroppedRequests, covered: covered}
+	return nil
+}
+
+// current returns the subject's report as the API server has it, creating it
+// when it is gone.
+func (w *reportWriter) current(ctx context.Context, s v1alpha1.Subject) (*v1alpha1.AudiciaPolicyReport, error) {
+	apr := &v1alpha1.AudiciaPolicyReport{}
+	key := client.ObjectKey{Namespace: reportNamespace(w.source, s), Name: reportName(w.source.Name, s)}
+	err := w.client.Get(ctx, key, apr)
+	if apierrors.IsNotFound(err) {
+		return w.create(ctx, s)
+	}
+	return apr, err
+}
+
+func (w *reportWriter) create(ctx context.Context, s v1alpha1.Subject) (*v1alpha1.AudiciaPolicyReport, error) {
+	apr := &v1alpha1.AudiciaPolicyReport{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      reportName(w.source.Name, s),
+			Namespace: reportNamespace(w.source, s),
+			Labels:    map[string]string{labelSource: sourceLabelValue(w.source.Name)},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion:         v1alpha1.GroupVersion.String(),
+				Kind:               "AudiciaSource",
+				Name:               w.source.Name,
+				UID:                w.source.UID,
+				Controller:         ptr.To(true),
+				BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: v1alpha1.AudiciaPolicyReportSpec{Subject: s, SourceRef: v1alpha1.SourceReference{Name: w.source.Name}},
+	}
+	err := w.client.Create(ctx, apr)
+	if apierrors.IsAlreadyExists(err) {
+		err = w.client.Get(ctx, client.ObjectKeyFromObject(apr), apr)
+	}
+	return apr, err
+}
+
+// labelSource marks the reports of a source, for `kubectl get apr -l`.
+const labelSource = "audicia.io/source"
+
+// sourceLabelValue is the source name when it fits a label value, else a
+// prefix of it with a hash; spec.sourceRef always has the full name.
+func sourceLabelValue(name string) string {
+	if len(name) <= 63 {
+		return name
+	}
+	return name[:56] + "-" + shortHash(name)
+}
