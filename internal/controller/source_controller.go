@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/metrics"
 	"github.com/audicia/audicia/internal/pipeline"
 )
 
@@ -49,6 +50,7 @@ func (r *AudiciaSourceReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, src); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Runners.stop(req.Name)
+			metrics.DeleteSource(req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err

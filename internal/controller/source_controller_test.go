@@ -203,6 +203,32 @@ func TestFileSourceReportsWhatTheLogHolds(t *testing.T) {
 	assert.Equal(t, before, op.writes.n.Load(), "writes while nothing changed")
 }
 
+func TestSpecChangeRestartsThePipelineAndKeepsCounts(t *testing.T) {
+	log := readLog(t, scenarioLog)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	require.NoError(t, os.WriteFile(path, log, 0o600))
+	startOperator(t)
+	src := createSource(t, fileSource("spec-change", path))
+	want := offline(t, &src.Spec, log)
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, want) })
+
+	current := getSource(t, src.Name)
+	current.Spec.Policy.ScopeMode = v1alpha1.ScopeModeClusterScopeAllowed
+	require.NoError(t, k8sClient.Update(t.Context(), current))
+	eventually(t, 20*time.Second, func() error {
+		for _, r := range reportsOf(t, src.Name) {
+			if m := r.Status.SuggestedPolicy.Manifest; strings.Contains(m, "kind: Role\n") {
+				return fmt.Errorf("report of %s still suggests a Role:\n%s", r.Spec.Subject, m)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, reportsMatch(t, src.Name, want), "a restarted pipeline counts nothing twice")
+	eventually(t, 10*time.Second, func() error {
+		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+	})
+}
+
 func TestRestartContinuesCountsFromTheCheckpoint(t *testing.T) {
 	log := readLog(t, scenarioLog)
 	path := filepath.Join(t.TempDir(), "audit.log")

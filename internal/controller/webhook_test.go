@@ -81,4 +81,45 @@ func TestWebhookSourceReportsWhatItReceives(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+
+	// Deleting the source stops its receiver.
+	deleteSource(t, src.Name)
+	eventually(t, 10*time.Second, func() error {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			conn.Close()
+			return fmt.Errorf("port %d still accepts connections after the source was deleted", port)
+		}
+		return nil
+	})
+}
+
+func TestWebhookPortInUseIsReportedAndRetried(t *testing.T) {
+	ca, err := pki.NewCA("audicia-test")
+	require.NoError(t, err)
+	serving, err := ca.Server("127.0.0.1")
+	require.NoError(t, err)
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "busy-port-tls", Namespace: operatorNamespace},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSCertKey: serving.CertPEM, corev1.TLSPrivateKeyKey: serving.KeyPEM},
+	}
+	require.NoError(t, k8sClient.Create(t.Context(), secret))
+	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), secret) })
+	taken, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	port := int32(taken.Addr().(*net.TCPAddr).Port)
+
+	startOperator(t)
+	src := createSource(t, &v1alpha1.AudiciaSource{
+		ObjectMeta: metav1.ObjectMeta{Name: "busy-port"},
+		Spec:       v1alpha1.AudiciaSourceSpec{Webhook: &v1alpha1.WebhookSource{Port: port, TLSSecretRef: v1alpha1.SecretReference{Name: secret.Name}}},
+	})
+	eventually(t, 10*time.Second, func() error {
+		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonPortInUse)
+	})
+	require.NoError(t, taken.Close())
+	eventually(t, 3*retryDelay, func() error {
+		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+	})
 }
