@@ -1,0 +1,535 @@
+package compliance
+
+import (
+	"math/bits"
+	"sort"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/rbac"
+)
+
+// Severity grades a score.
+type Severity string
+
+const (
+	// SeverityGreen: the subject uses most of what it holds.
+	SeverityGreen Severity = "Green"
+	// SeverityYellow: a sizeable part of what it holds is unused.
+	SeverityYellow Severity = "Yellow"
+	// SeverityRed: most of what it holds is unused.
+	SeverityRed Severity = "Red"
+)
+
+// Default thresholds.
+const (
+	DefaultGreen  = 80
+	DefaultYellow = 50
+)
+
+// Thresholds are the lowest scores graded Green and Yellow; below Yellow is
+// Red. A zero field takes its default (80 and 50).
+type Thresholds struct {
+	Green, Yellow int
+}
+
+// Severity grades score: Green at or above t.Green, Yellow at or above
+// t.Yellow, Red below.
+func (t Thresholds) Severity(score int) Severity {
+	if t.Green == 0 {
+		t.Green = DefaultGreen
+	}
+	if t.Yellow == 0 {
+		t.Yellow = DefaultYellow
+	}
+	switch {
+	case score >= t.Green:
+		return SeverityGreen
+	case score >= t.Yellow:
+		return SeverityYellow
+	}
+	return SeverityRed
+}
+
+// MaxEntries caps every list of a Result; the matching *Total field counts
+// them all.
+const MaxEntries = 50
+
+// ScopedRule is a compact rule with the namespace it applies in: one API
+// group and one resource (or one non-resource URL), the verbs merged.
+type ScopedRule struct {
+	// Namespace where the rule applies; "" is cluster-wide: every namespace
+	// for a namespaced resource, else a cluster-scoped resource or a URL.
+	Namespace string `json:"namespace,omitempty"`
+	// PolicyRule holds exactly one API group and resource, or one URL.
+	rbacv1.PolicyRule `json:",inline"`
+}
+
+// Drift is the difference between what the subject needs (every observed
+// request, allowed or denied, as the suggested policy allows them) and what
+// live RBAC grants it.
+type Drift struct {
+	// Missing is needed and not granted: what the denied requests asked for
+	// (and allowed requests whose grant has since gone). Applying the
+	// suggested policy adds it.
+	Missing      []ScopedRule `json:"missing,omitempty"`
+	MissingTotal int          `json:"missingTotal,omitempty"`
+	// Excess is granted and never requested, allowed or denied. Replacing
+	// the old grants by the suggested policy takes it away.
+	Excess      []ScopedRule `json:"excess,omitempty"`
+	ExcessTotal int          `json:"excessTotal,omitempty"`
+}
+
+// Result is the comparison of a subject's grants with its observed requests.
+// Lists are sorted and hold at most MaxEntries; counts are complete.
+type Result struct {
+	// Score is 100 × Used / Granted, rounded down; 100 when nothing (beyond
+	// the baseline) is granted.
+	Score    int      `json:"score"`
+	Severity Severity `json:"severity"`
+
+	// Granted counts the atoms (group, resource, verb, scope, optionally
+	// names) the non-baseline grants expand to over the discovered resources,
+	// plus non-resource URL and verb pairs.
+	Granted int `json:"granted"`
+	// Used counts the granted atoms at least one allowed request exercised.
+	Used int `json:"used"`
+	// Excess is Granted - Used.
+	Excess int `json:"excess"`
+	// Uncovered counts the observed rules (allowed or denied) that no grant,
+	// baseline included, allows now.
+	Uncovered int `json:"uncovered"`
+
+	// ExcessRules are the unused atoms, grouped by scope, group, resource
+	// and names, verbs merged.
+	ExcessRules      []ScopedRule `json:"excessRules,omitempty"`
+	ExcessRulesTotal int          `json:"excessRulesTotal,omitempty"`
+	// UncoveredRules are the observed requests no grant allows, grouped the
+	// same way.
+	UncoveredRules      []ScopedRule `json:"uncoveredRules,omitempty"`
+	UncoveredRulesTotal int          `json:"uncoveredRulesTotal,omitempty"`
+	// SensitiveExcess describes the unused atoms that matter most (secrets,
+	// nodes, RBAC objects, admission webhooks, CSRs, token and access
+	// reviews, persistent volumes, storage classes, CRDs,
+	// serviceaccounts/token, pods/exec, pods/attach; the verbs escalate,
+	// bind, impersonate), one line per resource and scope:
+	// "secrets get,list,watch in all namespaces".
+	SensitiveExcess      []string `json:"sensitiveExcess,omitempty"`
+	SensitiveExcessTotal int      `json:"sensitiveExcessTotal,omitempty"`
+
+	// Bindings are the bindings whose (non-baseline) rules were scored.
+	Bindings      []rbac.BindingRef `json:"bindings,omitempty"`
+	BindingsTotal int               `json:"bindingsTotal,omitempty"`
+	// BaselineBindings grant what every caller holds; listed, not scored.
+	BaselineBindings []rbac.BindingRef `json:"baselineBindings,omitempty"`
+	// BaselineRules counts the rules of BaselineBindings.
+	BaselineRules int `json:"baselineRules,omitempty"`
+
+	// Drift compares the needs with the grants.
+	Drift Drift `json:"drift"`
+}
+
+// Evaluate compares grants with observed over resources (as discovery lists
+// them) and grades the score with t. It builds a Catalog on every call; a
+// caller evaluating many subjects builds one with NewCatalog and calls its
+// Evaluate.
+func Evaluate(grants []rbac.Grant, observed []v1alpha1.ObservedRule, resources []APIResource, t Thresholds) Result {
+	return NewCatalog(resources).Evaluate(grants, observed, t)
+}
+
+// Atom marks.
+const (
+	touched uint8 = 1 << iota // some observed request, allowed or denied, matches
+	used                      // some allowed request matches
+)
+
+// scopeAtoms are the atoms granted in one scope ("" is cluster-wide).
+type scopeAtoms struct {
+	full []uint64 // per catalog entry: verbs granted for every object name
+	// fullTouched and fullUsed mark the bits of full.
+	fullTouched, fullUsed []uint64
+	named                 map[namedAtom]*namedState // verbs granted for some names only
+}
+
+type namedAtom struct {
+	entry int
+	verb  uint
+}
+
+type namedState struct {
+	names map[string]bool
+	marks uint8
+}
+
+type urlAtom struct{ pattern, verb string }
+
+// atoms is the expanded grant set of one evaluation.
+type atoms struct {
+	c      *Catalog
+	scopes map[string]*scopeAtoms
+	urls   map[urlAtom]uint8
+}
+
+// createLike verbs carry no object name, so a rule restricted to names never
+// allows them.
+var createLike = []string{"create", "deletecollection"}
+
+func (a *atoms) scope(ns string) *scopeAtoms {
+	s := a.scopes[ns]
+	if s == nil {
+		n := len(a.c.entries)
+		s = &scopeAtoms{full: make([]uint64, n), fullTouched: make([]uint64, n), fullUsed: make([]uint64, n)}
+		a.scopes[ns] = s
+	}
+	return s
+}
+
+// add expands one grant. Rules with nonResourceURLs count only cluster-wide:
+// Kubernetes ignores them in RoleBindings, as it ignores cluster-scoped
+// resources there.
+func (a *atoms) add(g rbac.Grant) {
+	r := &g.Rule
+	if len(r.NonResourceURLs) > 0 && g.Namespace == "" {
+		verbs := r.Verbs
+		for _, v := range verbs {
+			if v == "*" {
+				verbs = nonResourceVerbs
+				break
+			}
+		}
+		for _, u := range r.NonResourceURLs {
+			for _, v := range verbs {
+				a.urls[urlAtom{u, v}] = 0
+			}
+		}
+	}
+	if len(r.Resources) == 0 || len(r.APIGroups) == 0 {
+		return
+	}
+	ruleMask := a.c.mask(r.Verbs)
+	if ruleMask == 0 {
+		return
+	}
+	if len(r.ResourceNames) > 0 {
+		ruleMask &^= a.c.mask(createLike)
+	}
+	s := a.scope(g.Namespace)
+	a.c.candidates(r.APIGroups, r.Resources, func(i int) {
+		e := &a.c.entries[i]
+		if g.Namespace != "" && !e.rbacNamespaced {
+			return
+		}
+		m := e.verbs & ruleMask
+		if m == 0 {
+			return
+		}
+		if len(r.ResourceNames) == 0 {
+			s.full[i] |= m
+			return
+		}
+		if s.named == nil {
+			s.named = map[namedAtom]*namedState{}
+		}
+		for ; m != 0; m &= m - 1 {
+			k := namedAtom{i, uint(bits.TrailingZeros64(m))}
+			st := s.named[k]
+			if st == nil {
+				st = &namedState{names: map[string]bool{}}
+				s.named[k] = st
+			}
+			for _, n := range r.ResourceNames {
+				st.names[n] = true
+			}
+		}
+	})
+}
+
+// reduce drops atoms a broader atom already grants: a namespace's atom when
+// the same verb is granted in every namespace, a name-restricted atom when
+// the verb is granted for every name, a URL pattern another covers.
+func (a *atoms) reduce() {
+	cluster := a.scopes[""]
+	for ns, s := range a.scopes {
+		if ns != "" && cluster != nil {
+			for i := range s.full {
+				s.full[i] &^= cluster.full[i]
+			}
+		}
+		for k := range s.named {
+			bit := uint64(1) << k.verb
+			if s.full[k.entry]&bit != 0 || (cluster != nil && cluster.full[k.entry]&bit != 0) {
+				delete(s.named, k)
+			}
+		}
+	}
+	for u := range a.urls {
+		for o := range a.urls {
+			if o != u && o.verb == u.verb && strings.HasSuffix(o.pattern, "*") &&
+				strings.HasPrefix(u.pattern, strings.TrimRight(o.pattern, "*")) &&
+				!(strings.HasSuffix(u.pattern, "*") && strings.TrimRight(u.pattern, "*") == strings.TrimRight(o.pattern, "*") && u.pattern < o.pattern) {
+				delete(a.urls, u)
+				break
+			}
+		}
+	}
+}
+
+// mark records that an observed request matches the atoms it exercises.
+func (a *atoms) mark(o *v1alpha1.ObservedRule, m uint8) {
+	if o.NonResourceURL != "" {
+		for u := range a.urls {
+			if u.verb == o.Verb && urlCovers(u.pattern, o.NonResourceURL) {
+				a.urls[u] |= m
+			}
+		}
+		return
+	}
+	i, ok := a.c.lookup(o.APIGroup, o.Resource)
+	if !ok {
+		return
+	}
+	b, ok := a.c.verbBit[o.Verb]
+	if !ok {
+		return
+	}
+	bit := uint64(1) << b
+	scopes := []string{""}
+	if o.Namespace != "" {
+		scopes = append(scopes, o.Namespace)
+	}
+	for _, ns := range scopes {
+		s := a.scopes[ns]
+		if s == nil {
+			continue
+		}
+		if s.full[i]&bit != 0 {
+			s.fullTouched[i] |= bit
+			if m&used != 0 {
+				s.fullUsed[i] |= bit
+			}
+		}
+		if st := s.named[namedAtom{i, b}]; st != nil && namesMeet(st.names, o.ResourceNames) {
+			st.marks |= m
+		}
+	}
+}
+
+// namesMeet reports whether observed names may be among granted ones. No
+// observed names means they are unknown (not kept, or too many): the
+// request matched, so it counts.
+func namesMeet(granted map[string]bool, observed []string) bool {
+	if len(observed) == 0 {
+		return true
+	}
+	for _, n := range observed {
+		if granted[n] {
+			return true
+		}
+	}
+	return false
+}
+
+func urlCovers(pattern, url string) bool {
+	return pattern == url || pattern == "*" ||
+		(strings.HasSuffix(pattern, "*") && strings.HasPrefix(url, strings.TrimRight(pattern, "*")))
+}
+
+// Evaluate compares grants with observed; see the package function.
+func (c *Catalog) Evaluate(grants []rbac.Grant, observed []v1alpha1.ObservedRule, t Thresholds) Result {
+	var res Result
+	a := &atoms{c: c, scopes: map[string]*scopeAtoms{}, urls: map[urlAtom]uint8{}}
+	var bindings, baseline []rbac.BindingRef
+	for _, g := range grants {
+		if g.Baseline {
+			baseline = append(baseline, g.Binding)
+			res.BaselineRules++
+			continue
+		}
+		bindings = append(bindings, g.Binding)
+		a.add(g)
+	}
+	a.reduce()
+
+	var uncovered []ScopedRule
+	for i := range observed {
+		o := &observed[i]
+		m := touched
+		if o.Count-o.DeniedCount > 0 {
+			m |= used
+		}
+		a.mark(o, m)
+		if rest, ok := uncoveredPart(grants, o); !ok {
+			res.Uncovered++
+			uncovered = append(uncovered, rest)
+		}
+	}
+
+	excess, driftExcess, sensitive := a.collect(&res)
+	res.Excess = res.Granted - res.Used
+	res.Score = 100
+	if res.Granted > 0 {
+		res.Score = 100 * res.Used / res.Granted
+	}
+	res.Severity = t.Severity(res.Score)
+
+	uncovered = mergeRules(uncovered)
+	sortRules(excess)
+	sortRules(driftExcess)
+	res.ExcessRules, res.ExcessRulesTotal = capped(excess)
+	res.UncoveredRules, res.UncoveredRulesTotal = capped(uncovered)
+	res.SensitiveExcess, res.SensitiveExcessTotal = capped(sensitive)
+	res.Bindings, res.BindingsTotal = capped(sortRefs(bindings))
+	res.BaselineBindings, _ = capped(sortRefs(baseline))
+	res.Drift.Missing, res.Drift.MissingTotal = res.UncoveredRules, res.UncoveredRulesTotal
+	res.Drift.Excess, res.Drift.ExcessTotal = capped(driftExcess)
+	return res
+}
+
+func sortRules(rules []ScopedRule) {
+	sort.SliceStable(rules, func(i, j int) bool { return ruleLess(&rules[i], &rules[j]) })
+}
+
+func capped[T any](s []T) ([]T, int) {
+	if len(s) > MaxEntries {
+		return s[:MaxEntries:MaxEntries], len(s)
+	}
+	return s, len(s)
+}
+
+func sortRefs(refs []rbac.BindingRef) []rbac.BindingRef {
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Less(refs[j]) })
+	out := refs[:0]
+	for i, r := range refs {
+		if i == 0 || r != refs[i-1] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// collect counts granted and used atoms into res and lists, sorted, the
+// unused atoms (excess), the never-requested ones (drift excess) and the
+// sensitive lines of the excess.
+func (a *atoms) collect(res *Result) (excess, driftExcess []ScopedRule, sensitive []string) {
+	c := a.c
+	scopes := make([]string, 0, len(a.scopes))
+	for ns := range a.scopes {
+		scopes = append(scopes, ns)
+	}
+	sort.Strings(scopes)
+	for _, ns := range scopes {
+		s := a.scopes[ns]
+		// Name-restricted atoms by entry, so each entry's rules come together.
+		named := map[int][]namedAtom{}
+		for k := range s.named {
+			named[k.entry] = append(named[k.entry], k)
+		}
+		for i, full := range s.full {
+			if full != 0 {
+				res.Granted += bits.OnesCount64(full)
+				res.Used += bits.OnesCount64(s.fullUsed[i])
+				if un := full &^ s.fullUsed[i]; un != 0 {
+					excess = append(excess, c.rule(ns, i, un, nil))
+					if line, ok := c.sensitive(ns, i, un, nil); ok {
+						sensitive = append(sensitive, line)
+					}
+				}
+				if un := full &^ s.fullTouched[i]; un != 0 {
+					driftExcess = append(driftExcess, c.rule(ns, i, un, nil))
+				}
+			}
+			if len(named[i]) == 0 {
+				continue
+			}
+			// Group the entry's restricted atoms by their name sets.
+			type group struct {
+				names             []string
+				unused, untouched uint64
+			}
+			groups := map[string]*group{}
+			var keys []string
+			for _, k := range named[i] {
+				st := s.named[k]
+				names := make([]string, 0, len(st.names))
+				for n := range st.names {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				key := strings.Join(names, "\x00")
+				gr := groups[key]
+				if gr == nil {
+					gr = &group{names: names}
+					groups[key] = gr
+					keys = append(keys, key)
+				}
+				res.Granted++
+				if st.marks&used != 0 {
+					res.Used++
+				} else {
+					gr.unused |= 1 << k.verb
+				}
+				if st.marks&touched == 0 {
+					gr.untouched |= 1 << k.verb
+				}
+			}
+			sort.Strings(keys)
+			for _, key := range keys {
+				gr := groups[key]
+				if gr.unused != 0 {
+					excess = append(excess, c.rule(ns, i, gr.unused, gr.names))
+					if line, ok := c.sensitive(ns, i, gr.unused, gr.names); ok {
+						sensitive = append(sensitive, line)
+					}
+				}
+				if gr.untouched != 0 {
+					driftExcess = append(driftExcess, c.rule(ns, i, gr.untouched, gr.names))
+				}
+			}
+		}
+	}
+
+	// Non-resource URLs, by pattern, verbs merged.
+	urls := make([]urlAtom, 0, len(a.urls))
+	for u := range a.urls {
+		urls = append(urls, u)
+	}
+	sort.Slice(urls, func(i, j int) bool {
+		if urls[i].pattern != urls[j].pattern {
+			return urls[i].pattern < urls[j].pattern
+		}
+		return urls[i].verb < urls[j].verb
+	})
+	var unused, untouched []ScopedRule
+	for _, u := range urls {
+		m := a.urls[u]
+		res.Granted++
+		if m&used != 0 {
+			res.Used++
+		} else {
+			unused = appendURL(unused, u)
+		}
+		if m&touched == 0 {
+			untouched = appendURL(untouched, u)
+		}
+	}
+	return append(excess, unused...), append(driftExcess, untouched...), sensitive
+}
+
+func appendURL(rules []ScopedRule, u urlAtom) []ScopedRule {
+	if n := len(rules); n > 0 && rules[n-1].NonResourceURLs[0] == u.pattern {
+		rules[n-1].Verbs = append(rules[n-1].Verbs, u.verb)
+		return rules
+	}
+	return append(rules, ScopedRule{PolicyRule: rbacv1.PolicyRule{NonResourceURLs: []string{u.pattern}, Verbs: []string{u.verb}}})
+}
+
+// rule renders verbs of entry i in scope ns as a ScopedRule.
+func (c *Catalog) rule(ns string, i int, verbs uint64, names []string) ScopedRule {
+	e := &c.entries[i]
+	return ScopedRule{Namespace: ns, PolicyRule: rbacv1.PolicyRule{
+		APIGroups: []string{e.group}, Resources: []string{e.resource},
+		ResourceNames: names, Verbs: c.verbList(verbs),
+	}}
+}
