@@ -20,6 +20,7 @@ import (
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/audit"
 	"github.com/audicia/audicia/internal/pipeline"
+	"github.com/audicia/audicia/internal/testutil"
 )
 
 const scenarioLog = "../../../shared/testdata/kube-apiserver-v1.34-scenario.audit.log"
@@ -96,22 +97,7 @@ func getSource(t *testing.T, name string) *v1alpha1.AudiciaSource {
 	return src
 }
 
-// eventually retries check until it passes or the deadline ends, then
-// reports its last failure.
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+var eventually = testutil.Eventually
 
 // reportsMatch checks that the source's reports hold exactly what the
 // offline pipeline counted.
@@ -151,15 +137,21 @@ func conditionIs(src *v1alpha1.AudiciaSource, typ string, status metav1.Conditio
 	return nil
 }
 
-func TestFileSourceReportsWhatTheLogHolds(t *testing.T) {
-	log := readLog(t, scenarioLog)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	half := bytes.LastIndexByte(log[:len(log)/2], '\n') + 1
-	require.NoError(t, os.WriteFile(path, log[:half], 0o600))
+// startWithPartOfTheLog writes the first 1/part of the scenario log's lines,
+// starts the operator and a file source on it, and waits for the reports.
+func startWithPartOfTheLog(t *testing.T, name string, part int) (log []byte, cut int, path string, op *operator, src *v1alpha1.AudiciaSource) {
+	log = readLog(t, scenarioLog)
+	path = filepath.Join(t.TempDir(), "audit.log")
+	cut = bytes.LastIndexByte(log[:len(log)/part], '\n') + 1
+	require.NoError(t, os.WriteFile(path, log[:cut], 0o600))
+	op = startOperator(t)
+	src = createSource(t, fileSource(name, path))
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log[:cut])) })
+	return log, cut, path, op, src
+}
 
-	op := startOperator(t)
-	src := createSource(t, fileSource("file-reports", path))
-	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log[:half])) })
+func TestFileSourceReportsWhatTheLogHolds(t *testing.T) {
+	log, half, path, op, src := startWithPartOfTheLog(t, "file-reports", 2)
 
 	// Lines appended later arrive too.
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -230,14 +222,7 @@ func TestSpecChangeRestartsThePipelineAndKeepsCounts(t *testing.T) {
 }
 
 func TestRestartContinuesCountsFromTheCheckpoint(t *testing.T) {
-	log := readLog(t, scenarioLog)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	third := bytes.LastIndexByte(log[:len(log)/3], '\n') + 1
-	require.NoError(t, os.WriteFile(path, log[:third], 0o600))
-
-	op := startOperator(t)
-	src := createSource(t, fileSource("file-restart", path))
-	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log[:third])) })
+	log, _, path, op, src := startWithPartOfTheLog(t, "file-restart", 3)
 	op.stop()
 
 	// Written while the operator is down: read after the restart, once.

@@ -41,6 +41,18 @@ func eventList(log []byte) []byte {
 	return b.Bytes()
 }
 
+func createTLSSecret(t *testing.T, name string, serving pki.Pair) *corev1.Secret {
+	t.Helper()
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: operatorNamespace},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSCertKey: serving.CertPEM, corev1.TLSPrivateKeyKey: serving.KeyPEM},
+	}
+	require.NoError(t, k8sClient.Create(t.Context(), secret))
+	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), secret) })
+	return secret
+}
+
 func TestWebhookSourceReportsWhatItReceives(t *testing.T) {
 	ca, err := pki.NewCA("audicia-test")
 	require.NoError(t, err)
@@ -61,13 +73,7 @@ func TestWebhookSourceReportsWhatItReceives(t *testing.T) {
 		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonTLSSecretMissing)
 	})
 
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "webhook-tls", Namespace: operatorNamespace},
-		Type:       corev1.SecretTypeTLS,
-		Data:       map[string][]byte{corev1.TLSCertKey: serving.CertPEM, corev1.TLSPrivateKeyKey: serving.KeyPEM},
-	}
-	require.NoError(t, k8sClient.Create(t.Context(), secret))
-	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), secret) })
+	createTLSSecret(t, "webhook-tls", serving)
 	eventually(t, 10*time.Second, func() error {
 		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 	})
@@ -99,13 +105,7 @@ func TestWebhookPortInUseIsReportedAndRetried(t *testing.T) {
 	require.NoError(t, err)
 	serving, err := ca.Server("127.0.0.1")
 	require.NoError(t, err)
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "busy-port-tls", Namespace: operatorNamespace},
-		Type:       corev1.SecretTypeTLS,
-		Data:       map[string][]byte{corev1.TLSCertKey: serving.CertPEM, corev1.TLSPrivateKeyKey: serving.KeyPEM},
-	}
-	require.NoError(t, k8sClient.Create(t.Context(), secret))
-	t.Cleanup(func() { _ = k8sClient.Delete(t.Context(), secret) })
+	secret := createTLSSecret(t, "busy-port-tls", serving)
 	taken, err := net.Listen("tcp", ":0")
 	require.NoError(t, err)
 	port := int32(taken.Addr().(*net.TCPAddr).Port)
