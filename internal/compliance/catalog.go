@@ -53,6 +53,7 @@ type entry struct {
 	rbacNamespaced bool
 	namespaced     bool
 	verbs          uint64 // bits of Catalog.verbs
+	sensitive      bool   // every verb on it is sensitive
 }
 
 type groupResource struct{ group, resource string }
@@ -68,6 +69,8 @@ type Catalog struct {
 	bySub      map[string][]int
 	verbs      []string // bit i is verbs[i]
 	verbBit    map[string]uint
+	// sensitiveVerbs are the bits of the verbs sensitive on any resource.
+	sensitiveVerbs uint64
 }
 
 // NewCatalog indexes resources (as discovery lists them; duplicates across
@@ -134,6 +137,7 @@ func NewCatalog(resources []APIResource) *Catalog {
 		c.verbBit[v] = uint(i)
 	}
 	c.verbs = all
+	c.sensitiveVerbs = c.mask(sensitiveVerbs)
 
 	for i, k := range order {
 		r := merged[k]
@@ -143,6 +147,7 @@ func NewCatalog(resources []APIResource) *Catalog {
 			base, e.sub = b, s
 		}
 		e.rbacNamespaced = r.Namespaced || (r.Group == "" && base == "namespaces")
+		e.sensitive = isSensitiveResource(r.Group, r.Resource)
 		c.entries = append(c.entries, e)
 		c.byKey[k] = i
 		c.byGroup[r.Group] = append(c.byGroup[r.Group], i)

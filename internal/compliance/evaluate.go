@@ -366,7 +366,7 @@ func (c *Catalog) Evaluate(grants []rbac.Grant, observed []v1alpha1.ObservedRule
 		}
 	}
 
-	excess, driftExcess, sensitive := a.collect(&res)
+	a.collect(&res)
 	res.Excess = res.Granted - res.Used
 	res.Score = 100
 	if res.Granted > 0 {
@@ -375,20 +375,11 @@ func (c *Catalog) Evaluate(grants []rbac.Grant, observed []v1alpha1.ObservedRule
 	res.Severity = t.Severity(res.Score)
 
 	uncovered = mergeRules(uncovered)
-	sortRules(excess)
-	sortRules(driftExcess)
-	res.ExcessRules, res.ExcessRulesTotal = capped(excess)
 	res.UncoveredRules, res.UncoveredRulesTotal = capped(uncovered)
-	res.SensitiveExcess, res.SensitiveExcessTotal = capped(sensitive)
 	res.Bindings, res.BindingsTotal = capped(sortRefs(bindings))
 	res.BaselineBindings, _ = capped(sortRefs(baseline))
 	res.Drift.Missing, res.Drift.MissingTotal = res.UncoveredRules, res.UncoveredRulesTotal
-	res.Drift.Excess, res.Drift.ExcessTotal = capped(driftExcess)
 	return res
-}
-
-func sortRules(rules []ScopedRule) {
-	sort.SliceStable(rules, func(i, j int) bool { return ruleLess(&rules[i], &rules[j]) })
 }
 
 func capped[T any](s []T) ([]T, int) {
@@ -409,88 +400,123 @@ func sortRefs(refs []rbac.BindingRef) []rbac.BindingRef {
 	return out
 }
 
-// collect counts granted and used atoms into res and lists, sorted, the
-// unused atoms (excess), the never-requested ones (drift excess) and the
-// sensitive lines of the excess.
-func (a *atoms) collect(res *Result) (excess, driftExcess []ScopedRule, sensitive []string) {
+// bounded keeps the first MaxEntries items added and counts them all.
+type bounded[T any] struct {
+	items []T
+	total int
+}
+
+// room counts one more item and reports whether it is to be kept.
+func (b *bounded[T]) room() bool {
+	b.total++
+	return len(b.items) < MaxEntries
+}
+
+// collect counts granted and used atoms into res and lists the unused atoms
+// (excess), the never-requested ones (drift excess) and the sensitive lines
+// of the excess. It walks scopes ("" first), then catalog entries (sorted by
+// group and resource) with the unrestricted atoms before the name-restricted
+// ones, then the URLs of the cluster-wide scope: the lists come out in
+// ruleLess order, and only the kept entries are built.
+func (a *atoms) collect(res *Result) {
 	c := a.c
-	scopes := make([]string, 0, len(a.scopes))
-	for ns := range a.scopes {
-		scopes = append(scopes, ns)
-	}
-	sort.Strings(scopes)
-	for _, ns := range scopes {
-		s := a.scopes[ns]
-		// Name-restricted atoms by entry, so each entry's rules come together.
-		named := map[int][]namedAtom{}
-		for k := range s.named {
-			named[k.entry] = append(named[k.entry], k)
+	var excess, drift bounded[ScopedRule]
+	var sensitive bounded[string]
+	emit := func(ns string, i int, unused, untouched uint64, names []string) {
+		if unused != 0 {
+			if excess.room() {
+				excess.items = append(excess.items, c.rule(ns, i, unused, names))
+			}
+			if c.isSensitive(i, unused) && sensitive.room() {
+				sensitive.items = append(sensitive.items, c.sensitive(ns, i, unused, names))
+			}
 		}
-		for i, full := range s.full {
-			if full != 0 {
-				res.Granted += bits.OnesCount64(full)
-				res.Used += bits.OnesCount64(s.fullUsed[i])
-				if un := full &^ s.fullUsed[i]; un != 0 {
-					excess = append(excess, c.rule(ns, i, un, nil))
-					if line, ok := c.sensitive(ns, i, un, nil); ok {
-						sensitive = append(sensitive, line)
-					}
-				}
-				if un := full &^ s.fullTouched[i]; un != 0 {
-					driftExcess = append(driftExcess, c.rule(ns, i, un, nil))
-				}
-			}
-			if len(named[i]) == 0 {
-				continue
-			}
-			// Group the entry's restricted atoms by their name sets.
-			type group struct {
-				names             []string
-				unused, untouched uint64
-			}
-			groups := map[string]*group{}
-			var keys []string
-			for _, k := range named[i] {
-				st := s.named[k]
-				names := make([]string, 0, len(st.names))
-				for n := range st.names {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				key := strings.Join(names, "\x00")
-				gr := groups[key]
-				if gr == nil {
-					gr = &group{names: names}
-					groups[key] = gr
-					keys = append(keys, key)
-				}
-				res.Granted++
-				if st.marks&used != 0 {
-					res.Used++
-				} else {
-					gr.unused |= 1 << k.verb
-				}
-				if st.marks&touched == 0 {
-					gr.untouched |= 1 << k.verb
-				}
-			}
-			sort.Strings(keys)
-			for _, key := range keys {
-				gr := groups[key]
-				if gr.unused != 0 {
-					excess = append(excess, c.rule(ns, i, gr.unused, gr.names))
-					if line, ok := c.sensitive(ns, i, gr.unused, gr.names); ok {
-						sensitive = append(sensitive, line)
-					}
-				}
-				if gr.untouched != 0 {
-					driftExcess = append(driftExcess, c.rule(ns, i, gr.untouched, gr.names))
-				}
-			}
+		if untouched != 0 && drift.room() {
+			drift.items = append(drift.items, c.rule(ns, i, untouched, names))
 		}
 	}
 
-	// Non-resource URLs, by pattern, verbs merged.
+	scopes := make([]string, 0, len(a.scopes)+1)
+	for ns := range a.scopes {
+		scopes = append(scopes, ns)
+	}
+	if _, ok := a.scopes[""]; !ok {
+		scopes = append(scopes, "") // for the URLs
+	}
+	sort.Strings(scopes)
+	for _, ns := range scopes {
+		if s := a.scopes[ns]; s != nil {
+			a.collectScope(res, ns, s, emit)
+		}
+		if ns == "" {
+			a.collectURLs(res, &excess, &drift)
+		}
+	}
+	res.ExcessRules, res.ExcessRulesTotal = excess.items, excess.total
+	res.Drift.Excess, res.Drift.ExcessTotal = drift.items, drift.total
+	res.SensitiveExcess, res.SensitiveExcessTotal = sensitive.items, sensitive.total
+}
+
+func (a *atoms) collectScope(res *Result, ns string, s *scopeAtoms, emit func(ns string, i int, unused, untouched uint64, names []string)) {
+	// Name-restricted atoms by entry, so each entry's rules come together.
+	var named map[int][]namedAtom
+	if len(s.named) > 0 {
+		named = map[int][]namedAtom{}
+		for k := range s.named {
+			named[k.entry] = append(named[k.entry], k)
+		}
+	}
+	for i, full := range s.full {
+		if full != 0 {
+			res.Granted += bits.OnesCount64(full)
+			res.Used += bits.OnesCount64(s.fullUsed[i])
+			emit(ns, i, full&^s.fullUsed[i], full&^s.fullTouched[i], nil)
+		}
+		if len(named[i]) == 0 {
+			continue
+		}
+		// Group the entry's restricted atoms by their name sets.
+		type group struct {
+			names             []string
+			unused, untouched uint64
+		}
+		groups := map[string]*group{}
+		var keys []string
+		for _, k := range named[i] {
+			st := s.named[k]
+			names := make([]string, 0, len(st.names))
+			for n := range st.names {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			key := strings.Join(names, "\x00")
+			gr := groups[key]
+			if gr == nil {
+				gr = &group{names: names}
+				groups[key] = gr
+				keys = append(keys, key)
+			}
+			res.Granted++
+			if st.marks&used != 0 {
+				res.Used++
+			} else {
+				gr.unused |= 1 << k.verb
+			}
+			if st.marks&touched == 0 {
+				gr.untouched |= 1 << k.verb
+			}
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			gr := groups[key]
+			emit(ns, i, gr.unused, gr.untouched, gr.names)
+		}
+	}
+}
+
+// collectURLs counts the non-resource URL atoms and lists the unused and
+// never-requested ones by pattern, verbs merged.
+func (a *atoms) collectURLs(res *Result, excess, drift *bounded[ScopedRule]) {
 	urls := make([]urlAtom, 0, len(a.urls))
 	for u := range a.urls {
 		urls = append(urls, u)
@@ -501,28 +527,39 @@ func (a *atoms) collect(res *Result) (excess, driftExcess []ScopedRule, sensitiv
 		}
 		return urls[i].verb < urls[j].verb
 	})
-	var unused, untouched []ScopedRule
+	// open is the pattern of the list's last rule, "" when that pattern's
+	// rule was not kept (past MaxEntries) or there is none yet.
+	type list struct {
+		b          *bounded[ScopedRule]
+		last, open string
+	}
+	add := func(l *list, u urlAtom) {
+		if l.last == u.pattern {
+			if l.open == u.pattern {
+				n := len(l.b.items)
+				l.b.items[n-1].Verbs = append(l.b.items[n-1].Verbs, u.verb)
+			}
+			return
+		}
+		l.last, l.open = u.pattern, ""
+		if l.b.room() {
+			l.open = u.pattern
+			l.b.items = append(l.b.items, ScopedRule{PolicyRule: rbacv1.PolicyRule{NonResourceURLs: []string{u.pattern}, Verbs: []string{u.verb}}})
+		}
+	}
+	lx, ld := &list{b: excess, last: "\x00"}, &list{b: drift, last: "\x00"}
 	for _, u := range urls {
 		m := a.urls[u]
 		res.Granted++
 		if m&used != 0 {
 			res.Used++
 		} else {
-			unused = appendURL(unused, u)
+			add(lx, u)
 		}
 		if m&touched == 0 {
-			untouched = appendURL(untouched, u)
+			add(ld, u)
 		}
 	}
-	return append(excess, unused...), append(driftExcess, untouched...), sensitive
-}
-
-func appendURL(rules []ScopedRule, u urlAtom) []ScopedRule {
-	if n := len(rules); n > 0 && rules[n-1].NonResourceURLs[0] == u.pattern {
-		rules[n-1].Verbs = append(rules[n-1].Verbs, u.verb)
-		return rules
-	}
-	return append(rules, ScopedRule{PolicyRule: rbacv1.PolicyRule{NonResourceURLs: []string{u.pattern}, Verbs: []string{u.verb}}})
 }
 
 // rule renders verbs of entry i in scope ns as a ScopedRule.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 
@@ -276,6 +277,8 @@ func TestClusterAdminBreadth(t *testing.T) {
 	assert.Len(t, res.ExcessRules, MaxEntries)
 	assert.Greater(t, res.ExcessRulesTotal, MaxEntries)
 	assert.Len(t, res.SensitiveExcess, res.SensitiveExcessTotal)
+	assert.True(t, sort.SliceIsSorted(res.ExcessRules, func(i, j int) bool { return ruleLess(&res.ExcessRules[i], &res.ExcessRules[j]) }))
+	assert.Equal(t, res.ExcessRules, res.Drift.Excess, "nothing was requested but get pods, which was allowed")
 	assert.Equal(t, []rbac.BindingRef{{Kind: rbac.KindClusterRoleBinding, Name: "cluster-admin", RoleKind: "ClusterRole", RoleName: "cluster-admin"}}, res.Bindings)
 	assert.Equal(t, 1, res.BindingsTotal)
 }

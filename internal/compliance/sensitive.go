@@ -40,16 +40,21 @@ func isSensitiveResource(group, resource string) bool {
 	return sensitiveTrees[groupResource{group, base}] || sensitiveSubresources[groupResource{group, resource}]
 }
 
+// sensitiveMask returns the verbs of entry i that are sensitive among verbs.
+func (c *Catalog) sensitiveMask(i int, verbs uint64) uint64 {
+	if c.entries[i].sensitive {
+		return verbs
+	}
+	return verbs & c.sensitiveVerbs
+}
+
+func (c *Catalog) isSensitive(i int, verbs uint64) bool { return c.sensitiveMask(i, verbs) != 0 }
+
 // sensitive describes the sensitive part of verbs of entry i in scope ns, as
-// "secrets get,list,watch in all namespaces"; false when there is none.
-func (c *Catalog) sensitive(ns string, i int, verbs uint64, names []string) (string, bool) {
+// "secrets get,list,watch in all namespaces".
+func (c *Catalog) sensitive(ns string, i int, verbs uint64, names []string) string {
 	e := &c.entries[i]
-	if !isSensitiveResource(e.group, e.resource) {
-		verbs &= c.mask(sensitiveVerbs)
-	}
-	if verbs == 0 {
-		return "", false
-	}
+	verbs = c.sensitiveMask(i, verbs)
 	var b strings.Builder
 	b.WriteString(displayName(e.group, e.resource))
 	if len(names) > 0 {
@@ -64,7 +69,7 @@ func (c *Catalog) sensitive(ns string, i int, verbs uint64, names []string) (str
 	default:
 		b.WriteString(" cluster-wide")
 	}
-	return b.String(), true
+	return b.String()
 }
 
 // displayName writes a resource as kubectl does, group-qualified outside the
