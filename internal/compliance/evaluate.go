@@ -85,8 +85,11 @@ type Drift struct {
 // Result is the comparison of a subject's grants with its observed requests.
 // Lists are sorted and hold at most MaxEntries; counts are complete.
 type Result struct {
-	// Score is 100 × Used / Granted, rounded down; 100 when nothing (beyond
-	// the baseline) is granted.
+	// Score is 100 × Used / Granted, rounded down, so 100 only when every
+	// granted atom is used. With nothing granted beyond the baseline it is
+	// 100 whatever was observed: the score measures privilege held and not
+	// used, and a subject that holds nothing holds nothing in excess; what it
+	// lacks (its 403s) shows in Uncovered and Drift.Missing instead.
 	Score    int      `json:"score"`
 	Severity Severity `json:"severity"`
 

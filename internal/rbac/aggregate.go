@@ -31,7 +31,8 @@ func resolveClusterRoles(in []rbacv1.ClusterRole) map[string][]rbacv1.PolicyRule
 		var sels []labels.Selector
 		for j := range cr.AggregationRule.ClusterRoleSelectors {
 			// An empty selector selects every ClusterRole, as in Kubernetes'
-			// controller; an invalid one selects nothing.
+			// controller. An invalid one (which the controller stops at,
+			// leaving the role as it was) selects nothing here.
 			if sel, err := metav1.LabelSelectorAsSelector(&cr.AggregationRule.ClusterRoleSelectors[j]); err == nil {
 				sels = append(sels, sel)
 			}
