@@ -107,7 +107,7 @@ func TestGrants(t *testing.T) {
 		},
 		RoleBindings: []rbacv1.RoleBinding{
 			rb("shop", "web-deploy", "Role", "deploy-reader", sa("", "web")),         // namespace defaults to the binding's
-			rb("shop", "web-pods", "ClusterRole", "pod-reader", sa("shop", "web")),  // ClusterRole scoped to shop
+			rb("shop", "web-pods", "ClusterRole", "pod-reader", sa("shop", "web")),   // ClusterRole scoped to shop
 			rb("other", "web-elsewhere", "Role", "deploy-reader", sa("shop", "web")), // the Role of namespace other
 			rb("other", "not-web", "Role", "deploy-reader", sa("", "web")),           // other/web, not shop/web
 			rb("shop", "ns-group", "ClusterRole", "health", grp("system:serviceaccounts:shop")),
