@@ -127,7 +127,7 @@ func NewIndex(s Snapshot) *Index {
 		b        binding
 		subjects []rbacv1.Subject
 	}
-	all := make([]pending, 0, len(s.ClusterRoleBindings)+len(s.RoleBindings))
+	all := make([]*pending, 0, len(s.ClusterRoleBindings)+len(s.RoleBindings))
 	lookup := func(namespace string, ref rbacv1.RoleRef) ([]rbacv1.PolicyRule, bool) {
 		switch ref.Kind {
 		case "ClusterRole":
@@ -145,7 +145,7 @@ func NewIndex(s Snapshot) *Index {
 	for i := range s.ClusterRoleBindings {
 		crb := &s.ClusterRoleBindings[i]
 		rules, ok := lookup("", crb.RoleRef)
-		all = append(all, pending{b: binding{
+		all = append(all, &pending{b: binding{
 			ref:     BindingRef{Kind: KindClusterRoleBinding, Name: crb.Name, RoleKind: crb.RoleRef.Kind, RoleName: crb.RoleRef.Name},
 			rules:   rules,
 			missing: !ok,
@@ -154,7 +154,7 @@ func NewIndex(s Snapshot) *Index {
 	for i := range s.RoleBindings {
 		rb := &s.RoleBindings[i]
 		rules, ok := lookup(rb.Namespace, rb.RoleRef)
-		all = append(all, pending{b: binding{
+		all = append(all, &pending{b: binding{
 			ref:     BindingRef{Kind: KindRoleBinding, Namespace: rb.Namespace, Name: rb.Name, RoleKind: rb.RoleRef.Kind, RoleName: rb.RoleRef.Name},
 			rules:   rules,
 			missing: !ok,
@@ -162,6 +162,7 @@ func NewIndex(s Snapshot) *Index {
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].b.ref.Less(all[j].b.ref) })
 
+	ix.bindings = make([]binding, 0, len(all))
 	seen := map[v1alpha1.Subject]bool{}
 	for i, p := range all {
 		b := p.b
