@@ -163,9 +163,8 @@ func (r *runner) update(fn func(*runnerHealth)) {
 
 func (r *runner) run(ctx context.Context) {
 	defer close(r.done)
-	log := ctrl.LoggerFrom(ctx).WithValues("source", r.source.Name)
-	r.log = log
-	ctx = ctrl.LoggerInto(ctx, log)
+	r.log = ctrl.LoggerFrom(ctx).WithValues("source", r.source.Name)
+	ctx = ctrl.LoggerInto(ctx, r.log)
 	if !r.restore(ctx) {
 		return
 	}
@@ -173,8 +172,14 @@ func (r *runner) run(ctx context.Context) {
 
 	batches := make(chan batch, 64)
 	ingestDone := make(chan error, 1)
-	ingestCtx, stopIngest := context.WithCancel(ctx)
-	go func() { ingestDone <- r.ingest.run(ingestCtx, r.fed, batches, r.setIngestState) }()
+	var stopIngest context.CancelFunc
+	startIngest := func() {
+		var ingestCtx context.Context
+		ingestCtx, stopIngest = context.WithCancel(ctx)
+		go func() { ingestDone <- r.ingest.run(ingestCtx, r.fed, batches, r.setIngestState) }()
+	}
+	startIngest()
+	ingesting := true
 	flush := time.NewTicker(flushInterval(&r.source.Spec))
 	defer flush.Stop()
 	counters := time.NewTicker(r.config.counterFlushInterval)
@@ -190,26 +195,21 @@ func (r *runner) run(ctx context.Context) {
 		case <-counters.C:
 			r.flush(ctx, true)
 		case err := <-ingestDone:
-			if ctx.Err() != nil {
-				break
+			ingesting = false
+			if ctx.Err() == nil {
+				r.ingestStopped(err)
+				retry = time.After(retryDelay)
 			}
-			if err == nil {
-				err = errors.New("ingestion stopped without an error")
-			}
-			log.Error(err, "ingestion stopped; retrying", "after", retryDelay)
-			r.update(func(h *runnerHealth) {
-				if h.ingest.ok || h.ingest.reason == "" { // else the ingester said what is wrong
-					h.ingest = ingestState{reason: v1alpha1.ReasonIngestFailed, message: err.Error()}
-				}
-			})
-			retry = time.After(retryDelay)
 		case <-retry:
 			retry = nil
-			ingestCtx, stopIngest = context.WithCancel(ctx)
-			go func() { ingestDone <- r.ingest.run(ingestCtx, r.fed, batches, r.setIngestState) }()
+			startIngest()
+			ingesting = true
 		case <-ctx.Done():
 			stopIngest()
-			r.drain(batches, ingestDone, retry == nil)
+			if ingesting {
+				<-ingestDone
+			}
+			r.drain(batches)
 			// The manager is stopping: the last flush gets a little time of its own.
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
 			r.flush(final, true)
@@ -219,16 +219,26 @@ func (r *runner) run(ctx context.Context) {
 	}
 }
 
+// ingestStopped records why ingestion stopped, unless the ingester said so itself.
+func (r *runner) ingestStopped(err error) {
+	if err == nil {
+		err = errors.New("ingestion stopped without an error")
+	}
+	r.log.Error(err, "ingestion stopped; retrying", "after", retryDelay)
+	r.update(func(h *runnerHealth) {
+		if h.ingest.ok || h.ingest.reason == "" {
+			h.ingest = ingestState{reason: v1alpha1.ReasonIngestFailed, message: err.Error()}
+		}
+	})
+}
+
 const (
 	retryDelay        = 5 * time.Second
 	finalFlushTimeout = 20 * time.Second
 )
 
 // drain observes the batches ingestion sent before it stopped.
-func (r *runner) drain(batches chan batch, ingestDone chan error, ingesting bool) {
-	if ingesting {
-		<-ingestDone
-	}
+func (r *runner) drain(batches chan batch) {
 	for {
 		select {
 		case b := <-batches:

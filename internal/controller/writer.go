@@ -40,9 +40,9 @@ func (w *reportWriter) restore(ctx context.Context, reader client.Reader, p *pip
 		if apr.Spec.SourceRef.Name != w.source.Name {
 			continue
 		}
-		r := subjectReport(apr)
-		if pos := apr.Status.SourcePosition; pos != nil {
-			p.RestoreAt(r, *pos)
+		r, covered := subjectReport(apr), apr.Status.SourcePosition
+		if covered != nil {
+			p.RestoreAt(r, *covered)
 		} else {
 			p.Restore(r)
 		}
@@ -50,10 +50,17 @@ func (w *reportWriter) restore(ctx context.Context, reader client.Reader, p *pip
 		if !w.suggestionCurrent(&r, apr) {
 			content = 0 // written under another strategy or version: rewrite
 		}
-		w.written[r.Subject] = &written{report: apr, content: content, events: r.EventsObserved,
-			dropped: r.DroppedRequests, covered: apr.Status.SourcePosition}
+		w.written[r.Subject] = &written{report: withoutStatus(apr), content: content, events: r.EventsObserved,
+			dropped: r.DroppedRequests, covered: covered}
 	}
 	return nil
+}
+
+// withoutStatus drops what the pipeline holds anyway: a written report is
+// remembered for its name and resourceVersion.
+func withoutStatus(apr *v1alpha1.AudiciaPolicyReport) *v1alpha1.AudiciaPolicyReport {
+	apr.Status = v1alpha1.AudiciaPolicyReportStatus{}
+	return apr
 }
 
 func (w *reportWriter) suggestionCurrent(r *pipeline.SubjectReport, apr *v1alpha1.AudiciaPolicyReport) bool {
@@ -143,7 +150,7 @@ func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, con
 	} else if err != nil {
 		return err
 	}
-	w.written[r.Subject] = &written{report: apr, content: content, events: r.EventsObserved,
+	w.written[r.Subject] = &written{report: withoutStatus(apr), content: content, events: r.EventsObserved,
 		dropped: r.DroppedRequests, covered: covered}
 	return nil
 }
