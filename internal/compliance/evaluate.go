@@ -269,14 +269,24 @@ func (a *atoms) reduce() {
 	}
 	for u := range a.urls {
 		for o := range a.urls {
-			if o != u && o.verb == u.verb && strings.HasSuffix(o.pattern, "*") &&
-				strings.HasPrefix(u.pattern, strings.TrimRight(o.pattern, "*")) &&
-				!(strings.HasSuffix(u.pattern, "*") && strings.TrimRight(u.pattern, "*") == strings.TrimRight(o.pattern, "*") && u.pattern < o.pattern) {
+			// Of two patterns that cover each other ("/a*", "/a**") the
+			// smaller stays.
+			if o != u && o.verb == u.verb && patternCovers(o.pattern, u.pattern) &&
+				(!patternCovers(u.pattern, o.pattern) || o.pattern < u.pattern) {
 				delete(a.urls, u)
 				break
 			}
 		}
 	}
+}
+
+// patternCovers reports whether URL pattern o matches every URL pattern u
+// matches.
+func patternCovers(o, u string) bool {
+	if !strings.HasSuffix(o, "*") {
+		return o == u
+	}
+	return strings.HasPrefix(u, strings.TrimRight(o, "*"))
 }
 
 // mark records that an observed request matches the atoms it exercises.
@@ -298,11 +308,14 @@ func (a *atoms) mark(o *v1alpha1.ObservedRule, m uint8) {
 		return
 	}
 	bit := uint64(1) << b
-	scopes := []string{""}
+	// A request in a namespace exercises that namespace's atoms and those
+	// granted in every namespace.
+	scopes := [2]string{"", o.Namespace}
+	n := 1
 	if o.Namespace != "" {
-		scopes = append(scopes, o.Namespace)
+		n = 2
 	}
-	for _, ns := range scopes {
+	for _, ns := range scopes[:n] {
 		s := a.scopes[ns]
 		if s == nil {
 			continue

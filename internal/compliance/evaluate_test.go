@@ -169,6 +169,12 @@ func TestEvaluate(t *testing.T) {
 			want: want{score: 50, severity: SeverityYellow, granted: 2, used: 1, uncovered: 1,
 				excess: []string{"shop:/configmaps[app-config]=update"}, uncoveredRules: []string{"shop:/configmaps[other]=get"}},
 		},
+		"nonResourceURL patterns covered by a wider one count once": {
+			grants: crbGrants("urls", rbacv1.PolicyRule{NonResourceURLs: l("/a*", "/a**", "/a/b", "/ab*", "/b"), Verbs: l("get")},
+				rbacv1.PolicyRule{NonResourceURLs: l("/a/b"), Verbs: l("post")}),
+			observed: []v1alpha1.ObservedRule{url("/a/c", "get")},
+			want:     want{score: 33, severity: SeverityRed, granted: 3, used: 1, excess: []string{":/a/b=post", ":/b=get"}},
+		},
 		"nonResourceURL prefix*": {
 			grants:   crbGrants("health", rbacv1.PolicyRule{NonResourceURLs: l("/healthz*", "/livez"), Verbs: l("get")}),
 			observed: []v1alpha1.ObservedRule{url("/healthz/ready", "get"), denied(url("/metrics", "get")), url("/healthz", "post")},
