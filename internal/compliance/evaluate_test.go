@@ -328,6 +328,19 @@ func TestEvaluateThroughIndex(t *testing.T) {
 	assert.Equal(t, 1, res.Granted)
 	assert.Equal(t, 100, res.Score)
 	assert.Equal(t, []string{"shop:/pods=get"}, rules(res.Drift.Missing))
+
+	// A dormant ServiceAccount: named by a binding, never seen. It is among
+	// the index's subjects, and everything it holds is excess.
+	batch := v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: "shop", Name: "batch"}
+	snap.RoleBindings = append(snap.RoleBindings, rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "batch-view"},
+		RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "view"}, Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "batch"}}})
+	ix = rbac.NewIndex(snap)
+	assert.Contains(t, ix.Subjects(), batch)
+	res = c.Evaluate(ix.Grants(batch, nil), nil, Thresholds{})
+	assert.Equal(t, 3, res.Granted, "pods get, list and configmaps get in shop")
+	assert.Equal(t, 0, res.Score)
+	assert.Equal(t, SeverityRed, res.Severity)
+	assert.Equal(t, []string{"shop:/configmaps=get", "shop:/pods=get,list"}, rules(res.ExcessRules))
 }
 
 func TestEvaluateDeterministic(t *testing.T) {
