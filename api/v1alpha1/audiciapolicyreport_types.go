@@ -138,6 +138,117 @@ type SuggestedPolicy struct {
 	Manifest string `json:"manifest,omitempty"`
 }
 
+// Severity grades a compliance score.
+// +kubebuilder:validation:Enum=Green;Yellow;Red
+type Severity string
+
+const (
+	// SeverityGreen: the subject uses most of what it is granted.
+	SeverityGreen Severity = "Green"
+	// SeverityYellow: a sizeable part of what it is granted is unused.
+	SeverityYellow Severity = "Yellow"
+	// SeverityRed: most of what it is granted is unused.
+	SeverityRed Severity = "Red"
+)
+
+// ScopedRule is a rule with the namespace it applies in.
+type ScopedRule struct {
+	// namespace where the rule applies; empty means cluster-wide: every
+	// namespace for a namespaced resource, or a cluster-scoped resource or URL.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// The rule: one API group and resource, or one non-resource URL, with
+	// its verbs.
+	rbacv1.PolicyRule `json:",inline"`
+}
+
+// BindingReference names a binding and the role it grants.
+type BindingReference struct {
+	// kind of the binding: ClusterRoleBinding or RoleBinding.
+	Kind string `json:"kind"`
+	// namespace of a RoleBinding; empty for a ClusterRoleBinding.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// name of the binding.
+	Name string `json:"name"`
+	// roleKind is ClusterRole or Role.
+	RoleKind string `json:"roleKind"`
+	// roleName is the name of the role.
+	RoleName string `json:"roleName"`
+}
+
+// Compliance compares what live RBAC grants the subject with what it used.
+// Grants are expanded over the cluster's discovered API resources into atoms
+// (API group, resource, verb, scope), so breadth counts: cluster-admin used
+// for one `get pods` scores near 0.
+type Compliance struct {
+	// score is 100 × used / granted, rounded down.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Score int32 `json:"score"`
+
+	// severity grades the score with the source's thresholds.
+	Severity Severity `json:"severity"`
+
+	// granted counts the atoms the subject's bindings grant, leaving out
+	// what every authenticated caller holds.
+	Granted int32 `json:"granted"`
+
+	// used counts the granted atoms at least one allowed request exercised.
+	Used int32 `json:"used"`
+
+	// excess counts the granted atoms never used (granted - used).
+	Excess int32 `json:"excess"`
+
+	// uncovered counts the observed rules no grant allows: what the denied
+	// requests asked for.
+	Uncovered int32 `json:"uncovered"`
+
+	// excessRules are the unused grants, verbs merged, at most 50.
+	// +optional
+	ExcessRules []ScopedRule `json:"excessRules,omitempty"`
+
+	// uncoveredRules are the observed requests no grant allows, at most 50.
+	// +optional
+	UncoveredRules []ScopedRule `json:"uncoveredRules,omitempty"`
+
+	// sensitiveExcess lists the unused grants that matter most (secrets,
+	// nodes, RBAC objects, admission webhooks, certificate signing requests,
+	// token and access reviews, persistent volumes, storage classes, CRDs,
+	// serviceaccounts/token, pods/exec, pods/attach; escalate, bind and
+	// impersonate), one line per resource and scope.
+	// +optional
+	SensitiveExcess []string `json:"sensitiveExcess,omitempty"`
+
+	// bindings are the bindings that grant the scored permissions.
+	// +optional
+	Bindings []BindingReference `json:"bindings,omitempty"`
+
+	// baselineBindings grant what every authenticated caller holds: shown,
+	// not scored.
+	// +optional
+	BaselineBindings []BindingReference `json:"baselineBindings,omitempty"`
+
+	// evaluatedAt is when the score was computed.
+	EvaluatedAt metav1.Time `json:"evaluatedAt"`
+}
+
+// Drift compares the subject's needs with its grants, so that a reviewer sees
+// what applying the suggested policy adds and what retiring the old grants
+// takes away.
+type Drift struct {
+	// missing is needed and not granted: what the denied requests asked for.
+	// Applying the suggested policy adds it. At most 50.
+	// +optional
+	Missing []ScopedRule `json:"missing,omitempty"`
+
+	// excess is granted and never requested. Replacing the old grants with
+	// the suggested policy takes it away. At most 50.
+	// +optional
+	Excess []ScopedRule `json:"excess,omitempty"`
+}
+
 // AudiciaPolicyReportStatus is what Audicia learned about the subject.
 type AudiciaPolicyReportStatus struct {
 	// observedRules are the permissions the subject exercised, sorted by API
@@ -166,6 +277,15 @@ type AudiciaPolicyReportStatus struct {
 	// +optional
 	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
 
+	// compliance scores the subject's live RBAC against what it used.
+	// +optional
+	Compliance *Compliance `json:"compliance,omitempty"`
+
+	// drift is what applying the suggested policy adds and what retiring the
+	// current grants takes away.
+	// +optional
+	Drift *Drift `json:"drift,omitempty"`
+
 	// sourcePosition, for a file source, is how far the source had read when
 	// this status was written. A restarted operator that reads those lines again
 	// skips them for this subject, so no request is counted twice.
@@ -187,6 +307,8 @@ type AudiciaPolicyReportStatus struct {
 // +kubebuilder:resource:scope=Namespaced,shortName=apr,categories=audicia
 // +kubebuilder:printcolumn:name="Subject",type=string,JSONPath=`.spec.subject.name`
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.subject.kind`
+// +kubebuilder:printcolumn:name="Compliance",type=string,JSONPath=`.status.compliance.severity`
+// +kubebuilder:printcolumn:name="Score",type=integer,JSONPath=`.status.compliance.score`
 // +kubebuilder:printcolumn:name="Rules",type=integer,JSONPath=`.status.ruleCount`
 // +kubebuilder:printcolumn:name="Requests",type=integer,JSONPath=`.status.eventsObserved`
 // +kubebuilder:printcolumn:name="Last Seen",type=date,JSONPath=`.status.lastEventTime`

@@ -57,6 +57,11 @@ type AudiciaSourceSpec struct {
 	// +kubebuilder:default="10s"
 	FlushInterval *metav1.Duration `json:"flushInterval,omitempty"`
 
+	// compliance sets how scores are graded.
+	// +optional
+	// +kubebuilder:default={}
+	Compliance ComplianceThresholds `json:"compliance,omitempty"`
+
 	// limits bound the memory and the size of the reports.
 	// +optional
 	// +kubebuilder:default={}
@@ -271,6 +276,25 @@ type PolicyStrategy struct {
 	// +optional
 	// +kubebuilder:default=true
 	MigrateDeprecatedGroups *bool `json:"migrateDeprecatedGroups,omitempty"`
+}
+
+// ComplianceThresholds grade a compliance score: Green at or above green,
+// Yellow at or above yellow, Red below.
+// +kubebuilder:validation:XValidation:rule="self.yellow < self.green",message="yellow must be below green"
+type ComplianceThresholds struct {
+	// green is the lowest score graded Green.
+	// +optional
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Green int32 `json:"green,omitempty"`
+
+	// yellow is the lowest score graded Yellow.
+	// +optional
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	Yellow int32 `json:"yellow,omitempty"`
 }
 
 // Limits bound what a source keeps in memory and writes.
