@@ -277,6 +277,11 @@ type AudiciaPolicyReportStatus struct {
 	// +optional
 	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
 
+	// groups are the groups the subject was seen in (from its audit events,
+	// at most 64): its live RBAC includes the bindings to them.
+	// +optional
+	Groups []string `json:"groups,omitempty"`
+
 	// compliance scores the subject's live RBAC against what it used.
 	// +optional
 	Compliance *Compliance `json:"compliance,omitempty"`

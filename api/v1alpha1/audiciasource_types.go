@@ -292,7 +292,7 @@ type ComplianceThresholds struct {
 	// yellow is the lowest score graded Yellow.
 	// +optional
 	// +kubebuilder:default=50
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=99
 	Yellow int32 `json:"yellow,omitempty"`
 }

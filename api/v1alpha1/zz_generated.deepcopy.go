@@ -121,6 +121,11 @@ func (in *AudiciaPolicyReportStatus) DeepCopyInto(out *AudiciaPolicyReportStatus
 		in, out := &in.LastEventTime, &out.LastEventTime
 		*out = (*in).DeepCopy()
 	}
+	if in.Groups != nil {
+		in, out := &in.Groups, &out.Groups
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Compliance != nil {
 		in, out := &in.Compliance, &out.Compliance
 		*out = new(Compliance)

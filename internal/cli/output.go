@@ -151,6 +151,7 @@ func reportObject(s *subjectOutput, reportNamespace string) *v1alpha1.AudiciaPol
 			EventsObserved:  s.report.EventsObserved,
 			DroppedRequests: s.report.DroppedRequests,
 			LastEventTime:   &last,
+			Groups:          s.report.Groups,
 		},
 	}
 }

@@ -68,6 +68,21 @@ func appendStatus(b []byte, s *v1alpha1.AudiciaPolicyReportStatus) ([]byte, erro
 		b = appendTime(appendKey(b, &sep, "lastEventTime"), *s.LastEventTime)
 	}
 	var err error
+	if len(s.Groups) > 0 {
+		b = appendStrings(appendKey(b, &sep, "groups"), s.Groups)
+	}
+	// Compliance and drift need a live cluster: the operator writes them,
+	// the offline command does not, so they need no fast path.
+	if s.Compliance != nil {
+		if b, err = appendMarshal(appendKey(b, &sep, "compliance"), s.Compliance); err != nil {
+			return b, err
+		}
+	}
+	if s.Drift != nil {
+		if b, err = appendMarshal(appendKey(b, &sep, "drift"), s.Drift); err != nil {
+			return b, err
+		}
+	}
 	if s.SourcePosition != nil {
 		if b, err = appendMarshal(appendKey(b, &sep, "sourcePosition"), s.SourcePosition); err != nil {
 			return b, err

@@ -120,6 +120,7 @@ func reportStatus(r *pipeline.SubjectReport, strategy v1alpha1.PolicyStrategy, c
 		EventsObserved:  r.EventsObserved,
 		DroppedRequests: r.DroppedRequests,
 		LastEventTime:   &last,
+		Groups:          r.Groups,
 		SourcePosition:  covered,
 	}, nil
 }
@@ -131,6 +132,7 @@ func subjectReport(apr *v1alpha1.AudiciaPolicyReport) pipeline.SubjectReport {
 		Rules:           apr.Status.ObservedRules,
 		EventsObserved:  apr.Status.EventsObserved,
 		DroppedRequests: apr.Status.DroppedRequests,
+		Groups:          apr.Status.Groups,
 	}
 	if apr.Status.LastEventTime != nil {
 		r.LastEventTime = apr.Status.LastEventTime.Time

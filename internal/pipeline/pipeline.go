@@ -162,6 +162,9 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 		p.counters.Dropped++
 		return
 	}
+	if st := id.state; st != nil {
+		st.noteGroups(user.Groups)
+	}
 	p.counters.Processed++
 	if len(p.groups) > 0 {
 		p.recordGroups(user.Groups, &r)

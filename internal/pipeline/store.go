@@ -52,6 +52,9 @@ type subjectState struct {
 	events  int64
 	dropped int64
 	last    int64
+	// groups the subject was seen in, sorted; lastGroups is the last list
+	// noted (see groups.go).
+	groups, lastGroups []string
 }
 
 func newSubjectState() *subjectState {
@@ -184,6 +187,8 @@ type SubjectReport struct {
 	EventsObserved  int64
 	DroppedRequests int64
 	LastEventTime   time.Time
+	// Groups the subject was seen in, sorted: its bindings to them count.
+	Groups []string
 }
 
 func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport {
@@ -211,6 +216,7 @@ func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport
 		EventsObserved:  st.events,
 		DroppedRequests: st.dropped,
 		LastEventTime:   time.Unix(0, st.last).UTC(),
+		Groups:          slices.Clone(st.groups),
 	}
 }
 
@@ -250,6 +256,7 @@ func (s *store) restore(r SubjectReport) {
 		s.subjects[r.Subject] = st
 	}
 	st.events += r.EventsObserved
+	st.groups = mergeGroups(st.groups, r.Groups)
 	st.dropped += r.DroppedRequests
 	st.last = max(st.last, r.LastEventTime.UnixNano())
 	for _, o := range r.Rules {
