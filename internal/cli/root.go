@@ -18,8 +18,12 @@ that. It never applies RBAC itself: review the YAML, then apply it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	if name := programName(); name != root.Use {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: name}
+	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyzeCommand(stdout, stderr))
+	root.AddCommand(newGetCommand(stdout, stderr), newExportCommand(stdout, stderr), newExplainCommand(stdout))
 	return root
 }
