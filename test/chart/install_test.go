@@ -185,6 +185,7 @@ func TestHelmInstallWebhookKeepsGeneratedCertificate(t *testing.T) {
 	const ns, rel = "audicia-webhook", "audicia-wh"
 	out := helm(t, "install", rel, chartDir, "--kubeconfig", kubeconfig, "--namespace", ns, "--create-namespace",
 		"--set", "mode=webhook")
+	installOut := out
 	t.Cleanup(func() { _, _ = runHelm("uninstall", rel, "--kubeconfig", kubeconfig, "--namespace", ns) })
 	assert.Contains(t, out, "kubectl -n audicia-webhook get secret audicia-wh-webhook-tls -o jsonpath='{.data.ca\\.crt}'")
 	assert.Contains(t, out, "--audit-webhook-config-file=")
@@ -195,8 +196,10 @@ func TestHelmInstallWebhookKeepsGeneratedCertificate(t *testing.T) {
 	assert.Equal(t, corev1.SecretTypeTLS, before.Type)
 	checkServingCert(t, before.Data, "audicia-wh-webhook.audicia-webhook.svc", time.Now().AddDate(0, 0, 3650-1))
 
-	helm(t, "upgrade", rel, chartDir, "--kubeconfig", kubeconfig, "--namespace", ns,
+	out = helm(t, "upgrade", rel, chartDir, "--kubeconfig", kubeconfig, "--namespace", ns,
 		"--set", "mode=webhook", "--set", "replicaCount=2")
+	assert.Contains(t, out, "WARNING: only the elected leader listens on the webhook port", "NOTES warn about standby pods in webhook mode")
+	assert.NotContains(t, installOut, "WARNING", "one replica: no warning")
 	var after corev1.Secret
 	require.NoError(t, c.Get(ctx, key, &after))
 	assert.Equal(t, before.Data, after.Data, "helm upgrade kept the generated CA and certificate")
