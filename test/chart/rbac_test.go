@@ -137,8 +137,8 @@ func TestRBACMatchesGenerated(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			objs := objects(t, render(t, "team-audit", c.values))
 			diffs := rbacDiff(t, crs, roles, objs, "team-audit")
-			assert.Empty(t, diffs, "the chart's RBAC differs from config/rbac/role.yaml; run `make manifests` "+
-				"(which runs `make chart-rbac`) and commit charts/audicia/files/rbac.yaml")
+			assert.Empty(t, diffs, "the chart's RBAC differs from config/rbac/role.yaml; run `make manifests chart-rbac` "+
+				"and commit charts/audicia/files/rbac.yaml")
 		})
 	}
 }
