@@ -72,10 +72,15 @@ type cluster struct {
 func (k *kubeOptions) connect() (*cluster, error) {
 	loader := k.config.ToRawKubeConfigLoader()
 	where := k.describe(loader)
+	// Without any kubeconfig, client-go falls back to localhost:8080, which
+	// is never what the person meant.
+	if raw, err := loader.RawConfig(); err == nil && len(raw.Contexts) == 0 && !k.serverGiven() && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		return nil, fmt.Errorf("no cluster access: no kubeconfig found (%s); pass --kubeconfig or --context, or set KUBECONFIG", where)
+	}
 	cfg, err := k.config.ToRESTConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
-			return nil, fmt.Errorf("no cluster access: no kubeconfig found (%s); pass --kubeconfig or set KUBECONFIG", where)
+			return nil, fmt.Errorf("no cluster access: no kubeconfig found (%s); pass --kubeconfig or --context, or set KUBECONFIG", where)
 		}
 		return nil, fmt.Errorf("no cluster access with %s: %w", where, err)
 	}
@@ -89,6 +94,10 @@ func (k *kubeOptions) connect() (*cluster, error) {
 		return nil, fmt.Errorf("no cluster access with %s: %w", where, err)
 	}
 	return &cluster{client: c, namespace: ns, where: where}, nil
+}
+
+func (k *kubeOptions) serverGiven() bool {
+	return k.config.APIServer != nil && *k.config.APIServer != ""
 }
 
 func newClient(cfg *rest.Config) (client.Client, error) {
