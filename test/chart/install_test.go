@@ -166,10 +166,21 @@ func TestHelmInstallFileMode(t *testing.T) {
 		{authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}, false},
 	} {
 		attr := tc.attr
-		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: user, Groups: groups, ResourceAttributes: &attr,
-		}}
-		require.NoError(t, c.Create(ctx, sar))
+		review := func() *authorizationv1.SubjectAccessReview {
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: user, Groups: groups, ResourceAttributes: &attr,
+			}}
+			require.NoError(t, c.Create(ctx, sar))
+			return sar
+		}
+		sar := review()
+		// The authorizer sees new bindings through its informers: give a grant
+		// a moment to arrive (the allowed cases come first, so the denied ones
+		// are checked against bindings already seen).
+		for deadline := time.Now().Add(10 * time.Second); tc.allowed && !sar.Status.Allowed && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			sar = review()
+		}
 		assert.Equal(t, tc.allowed, sar.Status.Allowed, "%s %s %s/%s in %q (%s)",
 			attr.Verb, attr.Group, attr.Resource, attr.Subresource, attr.Namespace, sar.Status.Reason)
 	}
