@@ -71,6 +71,7 @@ demo: build control-plane ## A local control plane with audit logging, the opera
 .PHONY: build
 build: ## Build the audicia CLI and the operator (manager) into ./bin.
 	$(GO) build -o $(LOCALBIN)/audicia ./cmd/audicia
+	cp $(LOCALBIN)/audicia $(LOCALBIN)/kubectl-audicia
 	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
 
 ##@ Tools
