@@ -201,16 +201,16 @@ func writeExplanation(w io.Writer, r *v1alpha1.AudiciaPolicyReport) error {
 		}
 	}
 	fmt.Fprintf(w, "%s, as AudiciaSource %s saw it (report %s/%s)\n", r.Spec.Subject, r.Spec.SourceRef.Name, r.Namespace, r.Name)
-	fmt.Fprintf(w, "%d requests in %d observed rules, last seen %s.\n", r.Status.EventsObserved, len(rules), lastSeen(r))
+	fmt.Fprintf(w, "%s in %s, last seen %s.\n", plural(int(r.Status.EventsObserved), "request"), plural(len(rules), "observed rule"), lastSeen(r))
 	switch deniedRules {
 	case 0:
 		fmt.Fprintln(w, "RBAC allowed every request: the suggestion grants only what the subject already has and uses.")
 	default:
-		fmt.Fprintf(w, "RBAC denied %d requests in %d rules: the subject needs these and lacks them; the suggestion grants them, review them first.\n",
-			deniedRequests, deniedRules)
+		fmt.Fprintf(w, "RBAC denied %s in %s: the subject needs these and lacks them; the suggestion grants them, review them first.\n",
+			plural(deniedRequests, "request"), plural(deniedRules, "rule"))
 	}
 	if r.Status.DroppedRequests > 0 {
-		fmt.Fprintf(w, "%d requests were not recorded: the report reached its source's limit of rules.\n", r.Status.DroppedRequests)
+		fmt.Fprintf(w, "%s not recorded: the report reached its source's limit of rules.\n", plural(int(r.Status.DroppedRequests), "request"))
 	}
 	if len(rules) == 0 {
 		return nil
@@ -259,10 +259,7 @@ func writeExplanation(w io.Writer, r *v1alpha1.AudiciaPolicyReport) error {
 }
 
 func requestsText(o v1alpha1.ObservedRule) string {
-	if o.Count == 1 {
-		return "1 request"
-	}
-	return fmt.Sprintf("%d requests", o.Count)
+	return plural(int(o.Count), "request")
 }
 
 func orDash(s string) string {

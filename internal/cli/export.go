@@ -121,7 +121,7 @@ func (o *exportOptions) write(reports []v1alpha1.AudiciaPolicyReport, stdout, st
 		if f.report != nil {
 			fmt.Fprintf(stdout, "wrote %s: %s from source %s\n", path, f.report.Spec.Subject, f.report.Spec.SourceRef.Name)
 		} else {
-			fmt.Fprintf(stdout, "wrote %s: %d files\n", path, len(names))
+			fmt.Fprintf(stdout, "wrote %s, listing %s\n", path, plural(len(names), "file"))
 		}
 	}
 	for _, stale := range o.staleFiles(files) {
@@ -172,6 +172,14 @@ func exportFiles(reports []v1alpha1.AudiciaPolicyReport) (files []exportFile, sk
 	}
 	slices.SortFunc(files, func(a, b exportFile) int { return strings.Compare(a.name, b.name) })
 	return files, skipped, nil
+}
+
+// plural is n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func hasManifest(r *v1alpha1.AudiciaPolicyReport) bool {

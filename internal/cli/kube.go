@@ -319,7 +319,8 @@ func nearSubjects(want v1alpha1.Subject, reports []v1alpha1.AudiciaPolicyReport)
 		subject  v1alpha1.Subject
 		distance int
 	}
-	wantText := want.Namespace + "/" + want.Name
+	wantText := formatSubject(want)
+	limit := max(2, len(want.Name)/3)
 	var near []candidate
 	seen := map[v1alpha1.Subject]bool{}
 	for _, r := range reports {
@@ -328,9 +329,11 @@ func nearSubjects(want v1alpha1.Subject, reports []v1alpha1.AudiciaPolicyReport)
 			continue
 		}
 		seen[s] = true
-		d := min(levenshtein(want.Name, s.Name), levenshtein(wantText, s.Namespace+"/"+s.Name))
-		limit := max(2, len(want.Name)/3)
-		if d <= limit || strings.Contains(s.Name, want.Name) || strings.Contains(want.Name, s.Name) {
+		// Closeness of the whole subject orders the suggestions; a close name
+		// (of any kind or namespace) or a close whole subject (a typo in the
+		// namespace) makes one.
+		d := levenshtein(wantText, formatSubject(s))
+		if d <= limit || levenshtein(want.Name, s.Name) <= limit || strings.Contains(s.Name, want.Name) || strings.Contains(want.Name, s.Name) {
 			near = append(near, candidate{s, d})
 		}
 	}

@@ -96,7 +96,7 @@ func TestExportAppliesWithServerDryRun(t *testing.T) {
 		assert.True(t, strings.HasSuffix(string(data), r.Status.SuggestedPolicy.Manifest), name)
 	}
 	slices.Sort(want)
-	assert.Contains(t, out, "wrote "+filepath.Join(dir, "kustomization.yaml")+": 6 files\n")
+	assert.Contains(t, out, "wrote "+filepath.Join(dir, "kustomization.yaml")+", listing 6 files\n")
 
 	var kustomization struct {
 		APIVersion string   `json:"apiVersion"`
