@@ -121,3 +121,29 @@ func TestRenderedObjectsDecodeStrictly(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedValues: values that cannot work fail the render with a message
+// naming the fix, instead of installing an operator that cannot start or read.
+func TestRefusedValues(t *testing.T) {
+	for name, tc := range map[string]struct {
+		set  []string
+		want string
+	}{
+		"unknown mode":              {[]string{"mode=syslog"}, `mode must be file or webhook, not "syslog"`},
+		"two TLS sources":           {[]string{"mode=webhook", "webhook.tls.existingSecret=tls", "webhook.certManager.enabled=true"}, "not both"},
+		"source port not the pod's": {[]string{"mode=webhook", "source.spec.webhook.port=9000"}, "set the webhook's port with webhook.port"},
+		"log outside the mount":     {[]string{"source.spec.file.path=/tmp/audit.log"}, "is outside file.mountPath"},
+		"both modes in the source":  {[]string{"source.spec.webhook.port=8443"}, "an AudiciaSource has either file or webhook"},
+		"no ServiceAccount named":   {[]string{"serviceAccount.create=false"}, "serviceAccount.name is required"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"template", release, chartDir, "--namespace", namespace}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			_, err := runHelm(args...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
