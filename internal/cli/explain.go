@@ -209,6 +209,10 @@ func writeExplanation(w io.Writer, r *v1alpha1.AudiciaPolicyReport) error {
 		fmt.Fprintf(w, "RBAC denied %s in %s: the subject needs these and lacks them; the suggestion grants them, review them first.\n",
 			plural(deniedRequests, "request"), plural(deniedRules, "rule"))
 	}
+	if c := r.Status.Compliance; c != nil {
+		fmt.Fprintf(w, "Its live RBAC scores %d (%s): %d of %d granted permissions used; %s asked for and not granted.\n",
+			c.Score, c.Severity, c.Used, c.Granted, plural(int(c.Uncovered), "rule"))
+	}
 	if r.Status.DroppedRequests > 0 {
 		fmt.Fprintf(w, "%s not recorded: the report reached its source's limit of rules.\n", plural(int(r.Status.DroppedRequests), "request"))
 	}

@@ -83,10 +83,12 @@ Observed, but no rule of the suggested policy allows these:
 
 func TestExplainAllAllowed(t *testing.T) {
 	r := testReport(web, "s")
+	r.Status.Compliance = &v1alpha1.Compliance{Score: 100, Severity: v1alpha1.SeverityGreen, Granted: 1, Used: 1}
 	var out bytes.Buffer
 	require.NoError(t, writeExplanation(&out, &r))
 	assert.Equal(t, `ServiceAccount shop/web, as AudiciaSource s saw it (report ns/r-s)
 0 requests in 0 observed rules, last seen -.
 RBAC allowed every request: the suggestion grants only what the subject already has and uses.
+Its live RBAC scores 100 (Green): 1 of 1 granted permissions used; 0 rules asked for and not granted.
 `, out.String())
 }

@@ -120,15 +120,21 @@ var reportColumns = []struct {
 
 const severityHeader = "SEVERITY"
 
-// reportSeverity is the compliance severity of the subject's current RBAC
+// reportSeverity is the compliance severity of the subject's live RBAC
 // (Green, Yellow or Red), "-" while the report has none.
 func reportSeverity(r *v1alpha1.AudiciaPolicyReport) string {
-	return "-"
+	if r.Status.Compliance == nil {
+		return "-"
+	}
+	return string(r.Status.Compliance.Severity)
 }
 
 // reportScore is the compliance score (0-100), "-" while the report has none.
 func reportScore(r *v1alpha1.AudiciaPolicyReport) string {
-	return "-"
+	if r.Status.Compliance == nil {
+		return "-"
+	}
+	return fmt.Sprint(r.Status.Compliance.Score)
 }
 
 func deniedRequests(r *v1alpha1.AudiciaPolicyReport) int64 {
@@ -214,12 +220,12 @@ const (
 // severity's name; unknown severities and "-" stay plain.
 func colourSeverity(severity, text string) string {
 	var code string
-	switch severity {
-	case "Green":
+	switch v1alpha1.Severity(severity) {
+	case v1alpha1.SeverityGreen:
 		code = ansiGreen
-	case "Yellow":
+	case v1alpha1.SeverityYellow:
 		code = ansiYellow
-	case "Red":
+	case v1alpha1.SeverityRed:
 		code = ansiRed
 	default:
 		return text

@@ -33,15 +33,26 @@ func TestReportTableColour(t *testing.T) {
 	reports := []v1alpha1.AudiciaPolicyReport{
 		testReport(v1alpha1.Subject{Kind: v1alpha1.SubjectKindUser, Name: "alice"}, "a", v1alpha1.ObservedRule{Verb: "get", Resource: "pods", Count: 3, DeniedCount: 1}),
 		testReport(v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: "shop", Name: "web"}, "b"),
+		testReport(v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: "devs"}, "c"),
+		testReport(v1alpha1.Subject{Kind: v1alpha1.SubjectKindUser, Name: "bob"}, "d"),
 	}
+	reports[0].Status.Compliance = &v1alpha1.Compliance{Score: 3, Severity: v1alpha1.SeverityRed}
+	reports[1].Status.Compliance = &v1alpha1.Compliance{Score: 100, Severity: v1alpha1.SeverityGreen}
+	reports[2].Status.Compliance = &v1alpha1.Compliance{Score: 55, Severity: v1alpha1.SeverityYellow}
 	var plain, coloured bytes.Buffer
 	require.NoError(t, writeReportTable(&plain, reports, false))
 	require.NoError(t, writeReportTable(&coloured, reports, true))
 	assert.Equal(t, plain.String(), ansi.ReplaceAllString(coloured.String(), ""))
 	assert.Equal(t, `NAMESPACE   SUBJECT                   SOURCE   RULES   REQUESTS   DENIED   SEVERITY   SCORE   LAST SEEN
-ns          User/alice                a        1       3          1        -          -       -
-ns          ServiceAccount/shop/web   b        0       0          0        -          -       -
+ns          User/alice                a        1       3          1        Red        3       -
+ns          ServiceAccount/shop/web   b        0       0          0        Green      100     -
+ns          Group/devs                c        0       0          0        Yellow     55      -
+ns          User/bob                  d        0       0          0        -          -       -
 `, plain.String())
+	assert.Contains(t, coloured.String(), "   \x1b[31mRed\x1b[0m        3   ")
+	assert.Contains(t, coloured.String(), "   \x1b[32mGreen\x1b[0m      100   ")
+	assert.Contains(t, coloured.String(), "   \x1b[33mYellow\x1b[0m     55   ")
+	assert.Contains(t, coloured.String(), "   -          -   ")
 	for _, line := range strings.Split(plain.String(), "\n") {
 		assert.Equal(t, strings.TrimRight(line, " "), line, "no trailing spaces")
 	}
