@@ -33,8 +33,9 @@ build() {
   if [[ -x "$HELM" ]]; then
     return 0 # another run built it while this one waited for the lock
   fi
-  local work
-  work="$(mktemp -d)"
+  # Beside the destination, so the final mv is a rename on one file system.
+  work="$(mktemp -d "$DIR/.build.XXXXXX")"
+  trap 'rm -rf "${work:-}"' EXIT
   log "building helm ${HELM_VERSION} from the Go module proxy (first run: about 3 minutes)"
   # go install into a private GOBIN, then move into place, so a half-written binary
   # is never seen at $HELM.
