@@ -70,6 +70,10 @@ produces now are left alone, and named.`,
 			if err != nil {
 				return err
 			}
+			if len(reports) == 0 {
+				o.kube.sayNoReports(stderr, c)
+				return nil
+			}
 			return o.write(reports, stdout, stderr)
 		},
 	}

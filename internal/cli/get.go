@@ -85,11 +85,7 @@ func (o *getOptions) run(cmd *cobra.Command, args []string, stdout, stderr io.Wr
 		return err
 	}
 	if len(reports) == 0 {
-		where := "in namespace " + c.namespace
-		if o.kube.allNamespaces {
-			where = "in any namespace"
-		}
-		fmt.Fprintf(stderr, "No AudiciaPolicyReports found %s%s.\n", where, sourceSuffix(o.kube.source))
+		o.kube.sayNoReports(stderr, c)
 		return nil
 	}
 	colour := !o.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,6 +267,16 @@ func (k *kubeOptions) listNamespace(c *cluster) string {
 		return ""
 	}
 	return c.namespace
+}
+
+// sayNoReports tells, as kubectl does, that a listing without a subject
+// found nothing, and where it looked.
+func (k *kubeOptions) sayNoReports(w io.Writer, c *cluster) {
+	where := "in namespace " + c.namespace
+	if k.allNamespaces {
+		where = "in any namespace"
+	}
+	fmt.Fprintf(w, "No AudiciaPolicyReports found %s%s.\n", where, sourceSuffix(k.source))
 }
 
 // findReports returns the reports of subject, or an error that lists the

@@ -63,6 +63,12 @@ func TestGetSelects(t *testing.T) {
 	_, stderr, err = run(t, "get", "-A", "--source", "nope")
 	require.NoError(t, err)
 	assert.Equal(t, "No AudiciaPolicyReports found in any namespace from source nope.\n", stderr)
+	dir := filepath.Join(t.TempDir(), "rbac")
+	out, stderr, err = run(t, "export", "-n", "billing", "--source", "nope", "--dir", dir)
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	assert.Equal(t, "No AudiciaPolicyReports found in namespace billing from source nope.\n", stderr)
+	assert.NoDirExists(t, dir)
 }
 
 // export writes a file per report and a kustomization.yaml, and the result
