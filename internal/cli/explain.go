@@ -35,10 +35,11 @@ requests that justify it: verb, resource or URL, namespace, object names,
 how many requests, how many RBAC denied, first and last seen.
 
 Rules are grouped by the Role or ClusterRole that holds them, in the order of
-the suggested manifest. A DENIED line is a permission the subject asked for
-and lacks (RBAC refused it with 403): applying the suggestion grants it, so
-review it first. An allowed line is a permission the subject already has and
-uses.
+the suggested manifest; under each rule, denied lines come first, then by
+namespace, resource and verb. A DENIED line is a permission the subject asked
+for and lacks (RBAC refused some of its requests with 403): applying the
+suggestion grants it, so review it first. An allowed line is a permission the
+subject already has and uses.
 
 ` + subjectSyntax + `
 

@@ -41,7 +41,8 @@ func newGetCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "List the AudiciaPolicyReports of the cluster as a table",
 		Long: `get lists the AudiciaPolicyReports the operator wrote: per subject and
 source, how many rules and requests it saw, how many were denied, the
-compliance severity and score of its current RBAC, and when it was last seen.
+compliance severity and score of its live RBAC ("-" until the operator has
+scored it), and when it was last seen.
 
 Without SUBJECT it lists the current namespace (-n, or the kubeconfig
 context's), or every namespace with -A. With SUBJECT it lists that subject's
