@@ -28,6 +28,7 @@ generate: controller-gen ## Generate deepcopy code from the API types.
 manifests: controller-gen ## Generate CRDs (config/crd/bases, copied into the Helm chart) and the operator's RBAC (config/rbac).
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=audicia-operator paths=./internal/controller/... output:rbac:artifacts:config=config/rbac
+	$(MAKE) --no-print-directory chart-rbac
 	mkdir -p charts/audicia/crds
 	rm -f charts/audicia/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/audicia/crds/

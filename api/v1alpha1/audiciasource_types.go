@@ -280,7 +280,7 @@ type PolicyStrategy struct {
 
 // ComplianceThresholds grade a compliance score: Green at or above green,
 // Yellow at or above yellow, Red below.
-// +kubebuilder:validation:XValidation:rule="self.yellow < self.green",message="yellow must be below green"
+// +kubebuilder:validation:XValidation:rule="!has(self.yellow) || !has(self.green) || self.yellow < self.green",message="yellow must be below green"
 type ComplianceThresholds struct {
 	// green is the lowest score graded Green.
 	// +optional

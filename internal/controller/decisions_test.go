@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/audicia/audicia/api/v1alpha1"
-	"github.com/audicia/audicia/internal/pipeline"
 )
 
 func TestReportNameIsValidAndUnique(t *testing.T) {
@@ -40,28 +39,26 @@ func TestReportNameIsValidAndUnique(t *testing.T) {
 }
 
 func TestDecideWrite(t *testing.T) {
-	report := &pipeline.SubjectReport{EventsObserved: 10, DroppedRequests: 1}
-	prev := &written{content: 7, events: 10, dropped: 1}
+	prev := &written{rules: 7, scored: scored{key: 3}, events: 10, dropped: 1}
 	tests := []struct {
 		name         string
 		prev         *written
-		content      uint64
-		events       int64
+		next         written
 		counterFlush bool
 		want         writeDecision
 	}{
-		{"new subject", nil, 7, 10, false, write},
-		{"new rule", prev, 8, 11, false, write},
-		{"nothing new", prev, 7, 10, false, keep},
-		{"nothing new at a counter flush", prev, 7, 10, true, keep},
-		{"counts only", prev, 7, 12, false, postpone},
-		{"counts only at a counter flush", prev, 7, 12, true, write},
+		{"new subject", nil, written{rules: 7, events: 10}, false, write},
+		{"new rule", prev, written{rules: 8, scored: scored{key: 3}, events: 11, dropped: 1}, false, write},
+		{"new score", prev, written{rules: 7, scored: scored{key: 4}, events: 10, dropped: 1}, false, write},
+		{"nothing new", prev, written{rules: 7, scored: scored{key: 3}, events: 10, dropped: 1}, false, keep},
+		{"nothing new at a counter flush", prev, written{rules: 7, scored: scored{key: 3}, events: 10, dropped: 1}, true, keep},
+		{"counts only", prev, written{rules: 7, scored: scored{key: 3}, events: 12, dropped: 1}, false, postpone},
+		{"drops only", prev, written{rules: 7, scored: scored{key: 3}, events: 10, dropped: 2}, false, postpone},
+		{"counts only at a counter flush", prev, written{rules: 7, scored: scored{key: 3}, events: 12, dropped: 1}, true, write},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := *report
-			r.EventsObserved = tt.events
-			assert.Equal(t, tt.want, decideWrite(tt.prev, &r, tt.content, tt.counterFlush))
+			assert.Equal(t, tt.want, decideWrite(tt.prev, &tt.next, tt.counterFlush))
 		})
 	}
 }

@@ -80,8 +80,10 @@ const (
 
 // written is what the operator last wrote (or found) for a subject.
 type written struct {
-	report  *v1alpha1.AudiciaPolicyReport
-	content uint64
+	report *v1alpha1.AudiciaPolicyReport
+	// rules is the contentKey of the rules; scored their compliance.
+	rules   uint64
+	scored  scored
 	events  int64
 	dropped int64
 	// covered is how far the file source had read when the report was
@@ -91,13 +93,13 @@ type written struct {
 	postponed bool
 }
 
-// decideWrite is the write policy of reports: new subjects and new content are
-// written at once, counts are batched until counterFlush.
-func decideWrite(prev *written, r *pipeline.SubjectReport, content uint64, counterFlush bool) writeDecision {
+// decideWrite is the write policy of reports: new subjects, new rules and new
+// scores are written at once, counts are batched until counterFlush.
+func decideWrite(prev, next *written, counterFlush bool) writeDecision {
 	switch {
-	case prev == nil || prev.content != content:
+	case prev == nil || prev.rules != next.rules || prev.scored.key != next.scored.key:
 		return write
-	case prev.events == r.EventsObserved && prev.dropped == r.DroppedRequests:
+	case prev.events == next.events && prev.dropped == next.dropped:
 		return keep
 	case counterFlush:
 		return write

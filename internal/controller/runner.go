@@ -86,10 +86,16 @@ type runner struct {
 	lastWritten *sourceProgress
 	exported    pipeline.Counters
 	log         logr.Logger
+	// scoredGeneration is the RBAC generation the reports were last scored at.
+	scoredGeneration uint64
+	// rescore wakes the runner when live RBAC changed.
+	rescore chan struct{}
 }
 
 // runnerConfig holds what every runner shares.
 type runnerConfig struct {
+	// rbac is the live RBAC the reports are scored against.
+	rbac *rbacState
 	// self is the operator's own username, whose requests are not counted.
 	self                 string
 	client               client.Client
@@ -129,6 +135,7 @@ func newRunner(src *v1alpha1.AudiciaSource, cfg runnerConfig, in ingester, notif
 		pipe:       pipe,
 		writer:     newReportWriter(cfg.client, src, policy.WithDefaults(src.Spec.Policy)),
 		done:       make(chan struct{}),
+		rescore:    make(chan struct{}, 1),
 	}, nil
 }
 
@@ -194,6 +201,8 @@ func (r *runner) run(ctx context.Context) {
 			r.flush(ctx, false)
 		case <-counters.C:
 			r.flush(ctx, true)
+		case <-r.rescore:
+			r.flush(ctx, false)
 		case err := <-ingestDone:
 			ingesting = false
 			if ctx.Err() == nil {
@@ -340,7 +349,11 @@ func (r *runner) flush(ctx context.Context, counterFlush bool) {
 	if r.fed != nil {
 		covered = &r.fed.Position
 	}
-	_, err := r.writer.flush(ctx, r.pipe, covered, counterFlush)
+	sc, rescore := r.scorer(ctx)
+	err := r.writer.flush(ctx, r.pipe, covered, counterFlush, sc, rescore)
+	if err == nil && sc != nil {
+		r.scoredGeneration = sc.view.generation
+	}
 	if err == nil && counterFlush {
 		// Every line read moves the checkpoint, the control plane's own
 		// requests included; like counts, it is written in batches.
@@ -367,6 +380,18 @@ func (r *runner) exportMetrics() {
 	add(metrics.EventsDropped, now.Dropped-before.Dropped)
 	metrics.Subjects.WithLabelValues(src).Set(float64(r.pipe.Subjects()))
 	r.exported = now
+}
+
+// scorer scores against the current live RBAC; rescore says that RBAC
+// changed since the last successful flush. Without a view of live RBAC the
+// reports are still written, with the scores they had.
+func (r *runner) scorer(ctx context.Context) (*scorer, bool) {
+	v, err := r.config.rbac.current(ctx)
+	if err != nil {
+		r.log.Error(err, "scoring against live RBAC; reports keep their last scores")
+		return nil, false
+	}
+	return newScorer(v, r.source.Spec.Compliance, metav1.Now()), v.generation != r.scoredGeneration
 }
 
 // writeProgress writes the checkpoint, counters and report count to the

@@ -115,6 +115,18 @@ func (rs *Runners) notifier(name string) func() {
 	}
 }
 
+// rbacChanged wakes every runner to score its subjects again.
+func (rs *Runners) rbacChanged() {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, r := range rs.runners {
+		select {
+		case r.rescore <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
+}
+
 // stop stops the source's runner, if it has one, after a final flush.
 func (rs *Runners) stop(name string) {
 	rs.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,7 +43,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("asking the API server who the operator is (its own requests are not counted): %w", err)
 	}
+	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	live := &rbacState{reader: mgr.GetClient(), discovery: dc}
 	runners := newRunners(runnerConfig{
+		rbac:                 live,
 		self:                 self,
 		client:               mgr.GetClient(),
 		reader:               mgr.GetAPIReader(),
@@ -52,6 +59,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if err := mgr.AddReadyzCheck("pipelines", runners.ReadyCheck); err != nil {
+		return err
+	}
+	live.changed = runners.rbacChanged
+	if err := live.setupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&AudiciaSourceReconciler{

@@ -46,12 +46,14 @@ func (w *reportWriter) restore(ctx context.Context, reader client.Reader, p *pip
 		} else {
 			p.Restore(r)
 		}
-		content := contentKey(r.Rules, w.strategy)
+		rules := contentKey(r.Rules, w.strategy)
 		if !w.suggestionCurrent(&r, apr) {
-			content = 0 // written under another strategy or version: rewrite
+			rules = 0 // written under another strategy or version: rewrite
 		}
-		w.written[r.Subject] = &written{report: withoutStatus(apr), content: content, events: r.EventsObserved,
-			dropped: r.DroppedRequests, covered: covered}
+		score := scored{compliance: apr.Status.Compliance, drift: apr.Status.Drift}
+		score.key = scoredKey(score.compliance, score.drift)
+		w.written[r.Subject] = &written{report: withoutStatus(apr), rules: rules, scored: score,
+			events: r.EventsObserved, dropped: r.DroppedRequests, covered: covered}
 	}
 	return nil
 }
@@ -71,34 +73,38 @@ func (w *reportWriter) suggestionCurrent(r *pipeline.SubjectReport, apr *v1alpha
 
 // flush writes the reports that changed; counts alone are written only when
 // counterFlush is set. covered is how far a file source has read (nil for
-// webhook sources). It returns the number of reports written and the first
-// error; reports not written stay pending for the next flush.
-func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered *v1alpha1.FilePosition, counterFlush bool) (int, error) {
-	var wrote int
+// webhook sources). sc scores the subjects whose rules changed, or every
+// subject when rescore is set (live RBAC changed); nil when live RBAC cannot
+// be read. It returns the first error; reports not written stay pending.
+func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered *v1alpha1.FilePosition, counterFlush bool, sc *scorer, rescore bool) error {
 	var errs []error
 	_ = p.EachReport(func(r pipeline.SubjectReport) error {
 		prev := w.written[r.Subject]
-		content := contentKey(r.Rules, w.strategy)
-		switch decideWrite(prev, &r, content, counterFlush) {
+		next := written{rules: contentKey(r.Rules, w.strategy), events: r.EventsObserved, dropped: r.DroppedRequests, covered: covered}
+		if prev != nil {
+			next.scored = prev.scored
+		}
+		if sc != nil && (prev == nil || prev.rules != next.rules || rescore) {
+			next.scored = sc.score(&r)
+		}
+		switch decideWrite(prev, &next, counterFlush) {
 		case keep:
 			return nil
 		case postpone:
 			prev.postponed = true
 			return nil
 		}
-		err := w.write(ctx, &r, content, covered)
+		err := w.write(ctx, &r, &next)
 		metrics.ReportWrites.WithLabelValues(w.source.Name, writeResult(prev, err)).Inc()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("report of %s: %w", r.Subject, err))
 			if prev != nil {
 				prev.postponed = true
 			}
-			return nil
 		}
-		wrote++
 		return nil
 	})
-	return wrote, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func writeResult(prev *written, err error) string {
@@ -127,11 +133,12 @@ func (w *reportWriter) oldestPending() (oldest v1alpha1.FilePosition, ok bool) {
 	return oldest, ok
 }
 
-func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, content uint64, covered *v1alpha1.FilePosition) error {
-	status, err := reportStatus(r, w.strategy, covered)
+func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, next *written) error {
+	status, err := reportStatus(r, w.strategy, next.covered)
 	if err != nil {
 		return err
 	}
+	status.Compliance, status.Drift = next.scored.compliance, next.scored.drift
 	prev := w.written[r.Subject]
 	var apr *v1alpha1.AudiciaPolicyReport
 	if prev != nil {
@@ -150,8 +157,8 @@ func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, con
 	} else if err != nil {
 		return err
 	}
-	w.written[r.Subject] = &written{report: withoutStatus(apr), content: content, events: r.EventsObserved,
-		dropped: r.DroppedRequests, covered: covered}
+	next.report = withoutStatus(apr)
+	w.written[r.Subject] = next
 	return nil
 }
 

@@ -77,9 +77,18 @@ type Grant struct {
 	// Binding is the binding that grants the rule.
 	Binding BindingRef
 	// Baseline is true when the binding names the group system:authenticated
-	// or system:unauthenticated: every caller of that kind holds the rule, so
-	// it is listed but not scored.
+	// or system:unauthenticated, or is one of the cluster's default bindings
+	// for system:serviceaccounts: every caller of that kind holds the rule,
+	// so it is listed but not scored.
 	Baseline bool
+}
+
+// isClusterDefault tells the bindings Kubernetes creates itself (its
+// bootstrap policy), such as service account issuer discovery for every
+// ServiceAccount: those granted to every ServiceAccount are baseline too,
+// while a binding someone made for all ServiceAccounts is scored.
+func isClusterDefault(labels map[string]string) bool {
+	return labels["kubernetes.io/bootstrapping"] == "rbac-defaults"
 }
 
 // baselineGroups are the groups that every authenticated (respectively
@@ -124,8 +133,9 @@ func NewIndex(s Snapshot) *Index {
 
 	ix := &Index{bySubject: map[string][]int{}}
 	type pending struct {
-		b        binding
-		subjects []rbacv1.Subject
+		b              binding
+		subjects       []rbacv1.Subject
+		clusterDefault bool
 	}
 	all := make([]*pending, 0, len(s.ClusterRoleBindings)+len(s.RoleBindings))
 	lookup := func(namespace string, ref rbacv1.RoleRef) ([]rbacv1.PolicyRule, bool) {
@@ -149,7 +159,7 @@ func NewIndex(s Snapshot) *Index {
 			ref:     BindingRef{Kind: KindClusterRoleBinding, Name: crb.Name, RoleKind: crb.RoleRef.Kind, RoleName: crb.RoleRef.Name},
 			rules:   rules,
 			missing: !ok,
-		}, subjects: crb.Subjects})
+		}, subjects: crb.Subjects, clusterDefault: isClusterDefault(crb.Labels)})
 	}
 	for i := range s.RoleBindings {
 		rb := &s.RoleBindings[i]
@@ -158,7 +168,7 @@ func NewIndex(s Snapshot) *Index {
 			ref:     BindingRef{Kind: KindRoleBinding, Namespace: rb.Namespace, Name: rb.Name, RoleKind: rb.RoleRef.Kind, RoleName: rb.RoleRef.Name},
 			rules:   rules,
 			missing: !ok,
-		}, subjects: rb.Subjects})
+		}, subjects: rb.Subjects, clusterDefault: isClusterDefault(rb.Labels)})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].b.ref.Less(all[j].b.ref) })
 
@@ -167,7 +177,7 @@ func NewIndex(s Snapshot) *Index {
 	for i, p := range all {
 		b := p.b
 		for _, sub := range p.subjects {
-			if sub.Kind == rbacv1.GroupKind && baselineGroups[sub.Name] {
+			if sub.Kind == rbacv1.GroupKind && (baselineGroups[sub.Name] || p.clusterDefault && sub.Name == serviceaccount.AllServiceAccountsGroup) {
 				b.baseline = true
 			}
 		}

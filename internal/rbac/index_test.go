@@ -320,3 +320,20 @@ func TestIndexDoesNotAliasSnapshot(t *testing.T) {
 	snap.ClusterRoles[0].Rules[0].Resources[0] = "secrets"
 	assert.Equal(t, []string{"pods"}, ix.Grants(alice, nil)[0].Rule.Resources)
 }
+
+// The cluster's own default bindings for every ServiceAccount are baseline;
+// a binding someone made for every ServiceAccount is scored.
+func TestDefaultBindingsForEveryServiceAccountAreBaseline(t *testing.T) {
+	made := crb("all-sa", "secret-lister", grp("system:serviceaccounts"))
+	builtin := crb("system:service-account-issuer-discovery", "secret-lister", grp("system:serviceaccounts"))
+	builtin.Labels = map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"}
+	ix := NewIndex(Snapshot{
+		ClusterRoles:        []rbacv1.ClusterRole{clusterRole("secret-lister", nil, nil, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}})},
+		ClusterRoleBindings: []rbacv1.ClusterRoleBinding{made, builtin},
+	})
+	baseline := map[string]bool{}
+	for _, g := range ix.Grants(v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: "shop", Name: "web"}, nil) {
+		baseline[g.Binding.Name] = g.Baseline
+	}
+	assert.Equal(t, map[string]bool{"all-sa": false, "system:service-account-issuer-discovery": true}, baseline)
+}
