@@ -26,7 +26,7 @@ import (
 
 func main() {
 	operator := flag.String("operator", "bin/manager", "The operator binary.")
-	crds := flag.String("crds", "config/crd/bases", "The directory of the Audicia CRDs.")
+	crds := flag.String("crds", "config/crd", "The directory holding the Audicia CRDs (bases) and the PolicyReport CRDs (external).")
 	keep := flag.Bool("keep", false, "Keep the cluster running after the reports are printed, until Ctrl-C.")
 	flag.Parse()
 	if err := run(*operator, *crds, *keep); err != nil {
@@ -41,7 +41,7 @@ func run(operator, crds string, keep bool) error {
 		return err
 	}
 	step("starting etcd, kube-apiserver (audit log to a file and to the webhook) and the operator in " + dir)
-	c, err := cluster.Start(cluster.Options{Dir: dir, CRDs: crds, OperatorBinary: operator,
+	c, err := cluster.Start(cluster.Options{Dir: dir, CRDs: []string{crds + "/bases", crds + "/external"}, OperatorBinary: operator,
 		OperatorArgs: []string{"--counter-flush-interval", "3s"}})
 	if err != nil {
 		return err
@@ -74,6 +74,10 @@ func run(operator, crds string, keep bool) error {
 	}
 	step("kubectl get apr -A")
 	if err := kubectl("get", "apr", "-A"); err != nil {
+		return err
+	}
+	step("kubectl get policyreports -A (the standard report API, as Kyverno's and Policy Reporter's)")
+	if err := kubectl("get", "policyreports,clusterpolicyreports", "-A"); err != nil {
 		return err
 	}
 	name, err := reportName(ctx, c, "demo-file", "shop", "web")

@@ -65,6 +65,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := live.setupWithManager(mgr); err != nil {
 		return err
 	}
+	if err := (&PolicyReportReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	return (&AudiciaSourceReconciler{
 		Client:    mgr.GetClient(),
 		Recorder:  mgr.GetEventRecorder("audicia"),

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -188,6 +189,10 @@ func TestFileSourceReportsWhatTheLogHolds(t *testing.T) {
 		assert.Contains(t, r.Status.SuggestedPolicy.Manifest, "kind: Role")
 	}
 
+	// The standard PolicyReports mirror the reports: one per namespace for
+	// its ServiceAccounts, the cluster's for Users and Groups.
+	eventually(t, 10*time.Second, func() error { return policyReportsMirror(t, src.Name) })
+
 	// Nothing changes, so nothing is written: not over several flush
 	// intervals, nor over a counter flush.
 	before := op.writes.n.Load()
@@ -268,4 +273,34 @@ func TestMissingFileIsReportedUntilItAppears(t *testing.T) {
 		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 	})
 	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+}
+
+// policyReportsMirror checks that every scored report of the source has a
+// result in the PolicyReport that covers it.
+func policyReportsMirror(t *testing.T, source string) error {
+	for _, apr := range reportsOf(t, source) {
+		if apr.Status.Compliance == nil {
+			return fmt.Errorf("report %s/%s is not scored", apr.Namespace, apr.Name)
+		}
+		pr := &unstructured.Unstructured{}
+		pr.SetGroupVersionKind(clusterPolicyReportKind)
+		key := client.ObjectKey{Name: policyReportName}
+		if apr.Spec.Subject.Kind == v1alpha1.SubjectKindServiceAccount {
+			pr.SetGroupVersionKind(policyReportKind)
+			key.Namespace = apr.Namespace
+		}
+		if err := k8sClient.Get(t.Context(), key, pr); err != nil {
+			return fmt.Errorf("policy report for %s: %w", apr.Spec.Subject, err)
+		}
+		results, _, _ := unstructured.NestedSlice(pr.Object, "results")
+		found := false
+		for _, r := range results {
+			props, _, _ := unstructured.NestedStringMap(r.(map[string]any), "properties")
+			found = found || props["audiciaReport"] == apr.Namespace+"/"+apr.Name
+		}
+		if !found {
+			return fmt.Errorf("no result for %s in %v", apr.Spec.Subject, key)
+		}
+	}
+	return nil
 }

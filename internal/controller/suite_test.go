@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 	if err := v1alpha1.AddToScheme(testScheme); err != nil {
 		panic(err)
 	}
-	env := &envtest.Environment{CRDDirectoryPaths: []string{"../../config/crd/bases"}, ErrorIfCRDPathMissing: true}
+	env := &envtest.Environment{CRDDirectoryPaths: []string{"../../config/crd/bases", "../../config/crd/external"}, ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the control plane:", err)
@@ -100,12 +100,13 @@ func createNamespaces(names ...string) error {
 	return nil
 }
 
-// writeCounter counts the requests that change Audicia objects.
+// writeCounter counts the requests that change Audicia objects and the
+// PolicyReports mirroring them.
 type writeCounter struct{ n atomic.Int64 }
 
 func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		if req.Method != http.MethodGet && strings.Contains(req.URL.Path, "/apis/audicia.io/") {
+		if req.Method != http.MethodGet && (strings.Contains(req.URL.Path, "/apis/audicia.io/") || strings.Contains(req.URL.Path, "/apis/wgpolicyk8s.io/")) {
 			w.n.Add(1)
 		}
 		return rt.RoundTrip(req)

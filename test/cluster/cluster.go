@@ -46,8 +46,9 @@ const (
 type Options struct {
 	// Dir holds the audit log, kubeconfigs and logs.
 	Dir string
-	// CRDs is the directory of the Audicia CRDs.
-	CRDs string
+	// CRDs are the directories of the CRDs to install: Audicia's, and the
+	// PolicyReport CRDs a cluster with Kyverno or Policy Reporter serves.
+	CRDs []string
 	// OperatorBinary is the operator to run.
 	OperatorBinary string
 	// OperatorArgs are added to the operator's flags.
@@ -123,7 +124,7 @@ func (c *Cluster) startControlPlane(opts Options, ca *pki.CA) error {
 		return err
 	}
 
-	c.env = &envtest.Environment{CRDDirectoryPaths: []string{opts.CRDs}, ErrorIfCRDPathMissing: true}
+	c.env = &envtest.Environment{CRDDirectoryPaths: opts.CRDs, ErrorIfCRDPathMissing: true}
 	args := c.env.ControlPlane.GetAPIServer().Configure().
 		Set("audit-policy-file", policy).
 		Set("audit-log-path", c.AuditLog).

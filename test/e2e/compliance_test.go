@@ -124,3 +124,18 @@ func TestGroupBindingsAndAggregatedRolesCount(t *testing.T) {
 		return nil
 	})
 }
+
+// Audicia's findings appear beside every other scanner's.
+func TestPolicyReportsListAudiciaResults(t *testing.T) {
+	serviceAccount(t, "reported")
+	sa := serviceAccount(t, "reported-active")
+	_, _ = sa.CoreV1().Pods(namespace).List(t.Context(), metav1.ListOptions{})
+	waitFor(t, 15*time.Second, func() error {
+		out := kubectl(t, "", "get", "policyreports", "-A", "-o", "custom-columns=NS:.metadata.namespace,NAME:.metadata.name,SOURCE:.results[*].source,SUBJECT:.results[*].subjects[*].name")
+		if !strings.Contains(out, namespace) || !strings.Contains(out, "audicia") || !strings.Contains(out, "reported-active") {
+			return fmt.Errorf("kubectl get policyreports -A does not list the result for reported-active:\n%s", out)
+		}
+		return nil
+	})
+	t.Log(kubectl(t, "", "get", "policyreports", "-A"))
+}

@@ -54,7 +54,7 @@ func run(m *testing.M) (int, error) {
 	}
 	local, err = cluster.Start(cluster.Options{
 		Dir:            dir,
-		CRDs:           "../../config/crd/bases",
+		CRDs:           []string{"../../config/crd/bases", "../../config/crd/external"},
 		OperatorBinary: manager,
 		// Longer than the sources' flushInterval, so that reports with new
 		// rules and reports with new counts are written at different times.
