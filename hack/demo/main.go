@@ -110,8 +110,9 @@ func createSources(ctx context.Context, c *cluster.Cluster) error {
 		"demo-webhook": {Webhook: c.WebhookSpec()},
 	} {
 		spec.FlushInterval = &metav1.Duration{Duration: 2 * time.Second}
-		// The demo's own setup requests, made as cluster admins, are not the story.
-		spec.Filters = []v1alpha1.FilterRule{{Action: v1alpha1.FilterActionDeny, User: "admin|local-admin"}}
+		// The demo's own setup requests, made as cluster admins, are not the
+		// story, nor are the control plane's idle ServiceAccounts.
+		spec.Filters = []v1alpha1.FilterRule{{Action: v1alpha1.FilterActionDeny, User: "admin|local-admin|system:serviceaccount:kube-system:.*"}}
 		if err := c.Client.Create(ctx, &v1alpha1.AudiciaSource{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/audit"
@@ -100,6 +101,7 @@ type runnerConfig struct {
 	self                 string
 	client               client.Client
 	reader               client.Reader
+	recorder             recorder.EventRecorder
 	counterFlushInterval time.Duration
 }
 
@@ -133,7 +135,7 @@ func newRunner(src *v1alpha1.AudiciaSource, cfg runnerConfig, in ingester, notif
 		ingest:     in,
 		notify:     notify,
 		pipe:       pipe,
-		writer:     newReportWriter(cfg.client, src, policy.WithDefaults(src.Spec.Policy)),
+		writer:     newReportWriter(cfg.client, cfg.recorder, src, policy.WithDefaults(src.Spec.Policy)),
 		done:       make(chan struct{}),
 		rescore:    make(chan struct{}, 1),
 	}, nil
@@ -350,6 +352,13 @@ func (r *runner) flush(ctx context.Context, counterFlush bool) {
 		covered = &r.fed.Position
 	}
 	sc, rescore := r.scorer(ctx)
+	if rescore {
+		// ServiceAccounts that hold permissions but never call get reports
+		// too: all they hold is excess.
+		for _, s := range sc.view.index.Subjects() {
+			r.pipe.Track(s)
+		}
+	}
 	err := r.writer.flush(ctx, r.pipe, covered, counterFlush, sc, rescore)
 	if err == nil && sc != nil {
 		r.scoredGeneration = sc.view.generation
@@ -379,6 +388,15 @@ func (r *runner) exportMetrics() {
 	add(metrics.EventsMalformed, now.Malformed-before.Malformed)
 	add(metrics.EventsDropped, now.Dropped-before.Dropped)
 	metrics.Subjects.WithLabelValues(src).Set(float64(r.pipe.Subjects()))
+	bySeverity := map[v1alpha1.Severity]int{v1alpha1.SeverityGreen: 0, v1alpha1.SeverityYellow: 0, v1alpha1.SeverityRed: 0}
+	for _, w := range r.writer.written {
+		if c := w.scored.compliance; c != nil {
+			bySeverity[c.Severity]++
+		}
+	}
+	for severity, n := range bySeverity {
+		metrics.SubjectsBySeverity.WithLabelValues(src, string(severity)).Set(float64(n))
+	}
 	r.exported = now
 }
 

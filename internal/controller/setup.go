@@ -53,6 +53,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		self:                 self,
 		client:               mgr.GetClient(),
 		reader:               mgr.GetAPIReader(),
+		recorder:             mgr.GetEventRecorder("audicia"),
 		counterFlushInterval: opts.CounterFlushInterval,
 	})
 	if err := mgr.Add(runners); err != nil {

@@ -66,6 +66,7 @@ func TestWebhookSourceReportsWhatItReceives(t *testing.T) {
 		Spec: v1alpha1.AudiciaSourceSpec{
 			Webhook:       &v1alpha1.WebhookSource{Port: port, TLSSecretRef: v1alpha1.SecretReference{Name: "webhook-tls"}},
 			FlushInterval: &metav1.Duration{Duration: 500 * time.Millisecond},
+			Filters:       []v1alpha1.FilterRule{{Action: v1alpha1.FilterActionDeny, User: kubeSystemAccounts}},
 		},
 	}
 	createSource(t, src)
@@ -113,7 +114,10 @@ func TestWebhookPortInUseIsReportedAndRetried(t *testing.T) {
 	startOperator(t)
 	src := createSource(t, &v1alpha1.AudiciaSource{
 		ObjectMeta: metav1.ObjectMeta{Name: "busy-port"},
-		Spec:       v1alpha1.AudiciaSourceSpec{Webhook: &v1alpha1.WebhookSource{Port: port, TLSSecretRef: v1alpha1.SecretReference{Name: secret.Name}}},
+		Spec: v1alpha1.AudiciaSourceSpec{
+			Webhook: &v1alpha1.WebhookSource{Port: port, TLSSecretRef: v1alpha1.SecretReference{Name: secret.Name}},
+			Filters: []v1alpha1.FilterRule{{Action: v1alpha1.FilterActionDeny, User: kubeSystemAccounts}},
+		},
 	})
 	eventually(t, 10*time.Second, func() error {
 		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonPortInUse)

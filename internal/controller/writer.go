@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/metrics"
@@ -19,13 +22,14 @@ import (
 // what it wrote, so that unchanged reports cost the API server nothing.
 type reportWriter struct {
 	client   client.Client
+	recorder recorder.EventRecorder
 	source   *v1alpha1.AudiciaSource
 	strategy v1alpha1.PolicyStrategy
 	written  map[v1alpha1.Subject]*written
 }
 
-func newReportWriter(c client.Client, src *v1alpha1.AudiciaSource, strategy v1alpha1.PolicyStrategy) *reportWriter {
-	return &reportWriter{client: c, source: src, strategy: strategy, written: make(map[v1alpha1.Subject]*written)}
+func newReportWriter(c client.Client, rec recorder.EventRecorder, src *v1alpha1.AudiciaSource, strategy v1alpha1.PolicyStrategy) *reportWriter {
+	return &reportWriter{client: c, recorder: rec, source: src, strategy: strategy, written: make(map[v1alpha1.Subject]*written)}
 }
 
 // restore loads the source's existing reports into the pipeline: a restarted
@@ -157,9 +161,28 @@ func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, nex
 	} else if err != nil {
 		return err
 	}
+	if prev != nil {
+		w.recordSeverityChange(ctx, apr, prev.scored.compliance, status.Compliance)
+	}
 	next.report = withoutStatus(apr)
 	w.written[r.Subject] = next
 	return nil
+}
+
+// recordSeverityChange emits an Event on the report, and logs, when its
+// compliance severity changed.
+func (w *reportWriter) recordSeverityChange(ctx context.Context, apr *v1alpha1.AudiciaPolicyReport, before, after *v1alpha1.Compliance) {
+	if before == nil || after == nil || before.Severity == after.Severity {
+		return
+	}
+	eventType := corev1.EventTypeNormal
+	if after.Severity == v1alpha1.SeverityRed || (after.Severity == v1alpha1.SeverityYellow && before.Severity == v1alpha1.SeverityGreen) {
+		eventType = corev1.EventTypeWarning
+	}
+	ctrl.LoggerFrom(ctx).Info("compliance severity changed", "subject", apr.Spec.Subject.String(),
+		"from", before.Severity, "to", after.Severity, "score", after.Score)
+	w.recorder.Eventf(apr, nil, eventType, "SeverityChanged", "Score",
+		"%s: compliance %s (score %d) -> %s (score %d)", apr.Spec.Subject, before.Severity, before.Score, after.Severity, after.Score)
 }
 
 // current returns the subject's report as the API server has it, creating it

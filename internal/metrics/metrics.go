@@ -13,6 +13,8 @@ const (
 	LabelCode   = "code"
 	LabelReason = "reason"
 	LabelResult = "result"
+	// LabelSeverity values are the compliance severities Green, Yellow, Red.
+	LabelSeverity = "severity"
 )
 
 // Report write results, the values of the `result` label of ReportWrites.

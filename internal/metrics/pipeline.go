@@ -45,6 +45,12 @@ var (
 		"Subjects (ServiceAccounts, Users, Groups) a source currently tracks.",
 		LabelSource)
 
+	// SubjectsBySeverity counts a source's scored subjects per compliance
+	// severity (Green, Yellow, Red).
+	SubjectsBySeverity = gaugeVec("subjects_by_severity",
+		"Subjects of a source per compliance severity of their live RBAC: Green, Yellow or Red.",
+		LabelSource, LabelSeverity)
+
 	// FileRotations counts rotations of a tailed audit log.
 	FileRotations = counterVec("file_rotations_total",
 		"Rotations of a tailed audit log file (rename and create, or copytruncate).",

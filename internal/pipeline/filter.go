@@ -86,3 +86,16 @@ func matchesAny(re *regexp.Regexp, values []string) bool {
 	}
 	return false
 }
+
+// allowsUser applies the chain to a user who made no request: the first
+// rule that names only the user decides, since rules on groups, namespaces,
+// verbs or resources need a request to judge; no such rule keeps the user.
+func (c filterChain) allowsUser(user string) bool {
+	for i := range c {
+		f := &c[i]
+		if f.user != nil && f.group == nil && f.namespace == nil && f.verb == nil && f.resource == nil && f.user.MatchString(user) {
+			return f.allow
+		}
+	}
+	return true
+}

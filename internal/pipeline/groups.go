@@ -1,6 +1,12 @@
 package pipeline
 
-import "slices"
+import (
+	"slices"
+
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
+
+	"github.com/audicia/audicia/api/v1alpha1"
+)
 
 // A subject's live RBAC includes the bindings to its groups, which only its
 // audit events tell. The decoder shares one slice among the events of a
@@ -32,4 +38,18 @@ func mergeGroups(set, more []string) []string {
 
 func sameSlice(a, b []string) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// Track adds a ServiceAccount that holds permissions but made no request
+// (yet), so that it gets a report too: every grant of a dormant account is
+// excess. Only the filter rules that name nothing but the user apply. It
+// reports whether the account is tracked, now or already.
+func (p *Pipeline) Track(s v1alpha1.Subject) bool {
+	if _, ok := p.store.subjects[s]; ok {
+		return true
+	}
+	if s.Kind != v1alpha1.SubjectKindServiceAccount || !p.filters.allowsUser(serviceaccount.MakeUsername(s.Namespace, s.Name)) {
+		return false
+	}
+	return p.store.subject(s) != nil
 }

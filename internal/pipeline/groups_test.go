@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/audit"
 )
 
@@ -25,4 +26,19 @@ func TestReportsKeepTheGroupsSubjectsWereSeenIn(t *testing.T) {
 	third.User.Groups = []string{"team-c"}
 	restored.Observe(&third)
 	assert.Equal(t, []string{"system:authenticated", "team-a", "team-b", "team-c"}, reportOf(t, restored, user("alice")).Groups)
+}
+
+func TestTrackAddsDormantServiceAccountsTheFiltersKeep(t *testing.T) {
+	p, err := New(Options{Filters: []v1alpha1.FilterRule{
+		{Action: v1alpha1.FilterActionDeny, Namespace: "shop"}, // needs a request: does not apply
+		{Action: v1alpha1.FilterActionDeny, User: "system:serviceaccount:kube-system:.*"},
+	}})
+	require.NoError(t, err)
+	assert.True(t, p.Track(sa("shop", "idle")))
+	assert.False(t, p.Track(sa("kube-system", "idle")), "a user filter drops the account")
+	assert.False(t, p.Track(user("alice")), "only ServiceAccounts are tracked without requests")
+	reports := p.Reports()
+	require.Len(t, reports, 1)
+	assert.Equal(t, sa("shop", "idle"), reports[0].Subject)
+	assert.Empty(t, reports[0].Rules)
 }

@@ -86,6 +86,18 @@ func TestClusterAdminForOneGetScoresRedUntilTheBindingShrinks(t *testing.T) {
 		return nil
 	})
 	t.Logf("rescored %s after the binding changed", time.Since(changed).Round(100*time.Millisecond))
+	waitFor(t, 10*time.Second, func() error {
+		events, err := local.Kube.EventsV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "reason=SeverityChanged"})
+		if err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if strings.Contains(e.Note, "overgranted") && strings.Contains(e.Note, "Red") && strings.Contains(e.Note, "-> Green") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no SeverityChanged event Red -> Green for overgranted among %d", len(events.Items))
+	})
 }
 
 // Permissions held through a group (the ServiceAccounts of a namespace) and
@@ -126,14 +138,23 @@ func TestGroupBindingsAndAggregatedRolesCount(t *testing.T) {
 }
 
 // Audicia's findings appear beside every other scanner's.
-func TestPolicyReportsListAudiciaResults(t *testing.T) {
-	serviceAccount(t, "reported")
-	sa := serviceAccount(t, "reported-active")
+// A ServiceAccount that holds permissions and never calls gets a report too:
+// everything it holds is excess.
+func TestPolicyReportsListAudiciaResultsDormantAccountsIncluded(t *testing.T) {
+	serviceAccount(t, "dormant")
+	create(t, clusterRoleBinding("e2e-dormant", "view", "dormant"))
+	sa := serviceAccount(t, "reported")
 	_, _ = sa.CoreV1().Pods(namespace).List(t.Context(), metav1.ListOptions{})
+	compliant(t, "dormant", 15*time.Second, func(c *v1alpha1.Compliance) error {
+		if c.Used != 0 || c.Excess != c.Granted || c.Granted == 0 {
+			return fmt.Errorf("a dormant account: %d of %d granted used, %d excess", c.Used, c.Granted, c.Excess)
+		}
+		return nil
+	})
 	waitFor(t, 15*time.Second, func() error {
 		out := kubectl(t, "", "get", "policyreports", "-A", "-o", "custom-columns=NS:.metadata.namespace,NAME:.metadata.name,SOURCE:.results[*].source,SUBJECT:.results[*].subjects[*].name")
-		if !strings.Contains(out, namespace) || !strings.Contains(out, "audicia") || !strings.Contains(out, "reported-active") {
-			return fmt.Errorf("kubectl get policyreports -A does not list the result for reported-active:\n%s", out)
+		if !strings.Contains(out, namespace) || !strings.Contains(out, "audicia") || !strings.Contains(out, "reported") || !strings.Contains(out, "dormant") {
+			return fmt.Errorf("kubectl get policyreports -A does not list the results for reported and dormant:\n%s", out)
 		}
 		return nil
 	})
