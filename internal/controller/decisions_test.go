@@ -75,6 +75,7 @@ func TestContentKeyIgnoresCountsAndTimes(t *testing.T) {
 		"another verb":   {{Resource: "pods", Namespace: "shop", Verb: "list", Count: 1}},
 		"a name":         {{Resource: "pods", Namespace: "shop", Verb: "get", ResourceNames: []string{"web"}, Count: 1}},
 		"first denial":   {{Resource: "pods", Namespace: "shop", Verb: "get", Count: 2, DeniedCount: 1}},
+		"only denied":    {{Resource: "pods", Namespace: "shop", Verb: "get", Count: 2, DeniedCount: 2}},
 		"another rule":   append(rules, v1alpha1.ObservedRule{NonResourceURL: "/healthz", Verb: "get"}),
 		"fields shifted": {{Resource: "podsshop", Verb: "get", Count: 1}},
 	} {

@@ -41,8 +41,8 @@ func reportNamespace(src *v1alpha1.AudiciaSource, s v1alpha1.Subject) string {
 const defaultReportNamespace = "audicia-system"
 
 // contentKey identifies what a report says, leaving out counts and times: the
-// rules, their object names, whether any was denied, and the strategy that
-// shapes the suggestion. Reports are rewritten at once when it changes; a
+// rules, their object names, whether any was denied or allowed, and the
+// strategy that shapes the suggestion. Reports are rewritten at once when it changes; a
 // change in counts alone waits for the next counter flush.
 func contentKey(rules []v1alpha1.ObservedRule, strategy v1alpha1.PolicyStrategy) uint64 {
 	h := fnv.New64a()
@@ -61,7 +61,10 @@ func contentKey(rules []v1alpha1.ObservedRule, strategy v1alpha1.PolicyStrategy)
 		for _, n := range r.ResourceNames {
 			write(n)
 		}
+		// Whether a rule was ever denied, and ever allowed, is content: the
+		// first makes it uncovered, the second makes its grant used.
 		write(strconv.FormatBool(r.DeniedCount > 0))
+		write(strconv.FormatBool(r.Count > r.DeniedCount))
 	}
 	return h.Sum64()
 }

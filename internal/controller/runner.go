@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -356,7 +357,9 @@ func (r *runner) flush(ctx context.Context, counterFlush bool) {
 		// ServiceAccounts that hold permissions but never call get reports
 		// too: all they hold is excess.
 		for _, s := range sc.view.index.Subjects() {
-			r.pipe.Track(s)
+			if serviceaccount.MakeUsername(s.Namespace, s.Name) != r.config.self {
+				r.pipe.Track(s)
+			}
 		}
 	}
 	err := r.writer.flush(ctx, r.pipe, covered, counterFlush, sc, rescore)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -19,9 +20,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -32,8 +36,10 @@ import (
 const (
 	// OperatorNamespace holds the webhook's Secrets.
 	OperatorNamespace = "audicia-system"
-	// OperatorUser is the identity the operator acts as.
-	OperatorUser = "audicia-operator"
+	// operatorAdmin is the identity the operator acts as without the chart.
+	operatorAdmin = "audicia-operator"
+	// chartRelease is the Helm release of the chart, in OperatorNamespace.
+	chartRelease = "audicia"
 	// TLSSecret and ClientCASecret are the webhook source's Secrets.
 	TLSSecret      = "webhook-tls"
 	ClientCASecret = "webhook-client-ca"
@@ -55,6 +61,10 @@ type Options struct {
 	OperatorArgs []string
 	// RotateMB, when set, makes kube-apiserver rotate its audit log at that size.
 	RotateMB int
+	// Helm and Chart, when set, install the chart (RBAC and ServiceAccount;
+	// no kubelet runs its pod here) and run the operator with the chart's
+	// ServiceAccount token; without them it runs as a cluster admin.
+	Helm, Chart string
 }
 
 // Cluster is a running control plane and operator.
@@ -65,6 +75,8 @@ type Cluster struct {
 	Kubectl, AdminKubeconfig string
 	// WebhookPort is where the operator receives the audit webhook.
 	WebhookPort int
+	// OperatorUser is the username the operator acts as.
+	OperatorUser string
 	// Config, Client and Kube act as a cluster admin.
 	Config   *rest.Config
 	Client   client.Client
@@ -182,10 +194,6 @@ func (c *Cluster) setUp(opts Options, ca *pki.CA) error {
 	if c.AdminKubeconfig, err = c.kubeconfig(opts.Dir, "local-admin"); err != nil {
 		return err
 	}
-	operatorConfig, err := c.kubeconfig(opts.Dir, OperatorUser)
-	if err != nil {
-		return err
-	}
 	serving, err := ca.Server("127.0.0.1")
 	if err != nil {
 		return err
@@ -201,9 +209,50 @@ func (c *Cluster) setUp(opts Options, ca *pki.CA) error {
 			return err
 		}
 	}
+	operatorConfig, err := c.operatorKubeconfig(opts)
+	if err != nil {
+		return err
+	}
 	c.Operator = &Operator{Log: filepath.Join(opts.Dir, "operator.log"), binary: opts.OperatorBinary,
 		kubeconfig: operatorConfig, args: opts.OperatorArgs}
 	return c.Operator.Start()
+}
+
+// operatorKubeconfig installs the chart and returns a kubeconfig with its
+// ServiceAccount's token, or, without a chart, a cluster admin's.
+func (c *Cluster) operatorKubeconfig(opts Options) (string, error) {
+	if opts.Chart == "" {
+		c.OperatorUser = operatorAdmin
+		return c.kubeconfig(opts.Dir, operatorAdmin)
+	}
+	install := exec.Command(opts.Helm, "install", chartRelease, opts.Chart, "--namespace", OperatorNamespace,
+		"--kubeconfig", c.AdminKubeconfig, "--set", "source.create=false", "--wait=false")
+	if out, err := install.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("helm install: %v\n%s", err, out)
+	}
+	expiry := int64(24 * time.Hour / time.Second)
+	token, err := c.Kube.CoreV1().ServiceAccounts(OperatorNamespace).CreateToken(context.Background(), chartRelease,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("a token for the chart's ServiceAccount: %w", err)
+	}
+	c.OperatorUser = serviceaccount.MakeUsername(OperatorNamespace, chartRelease)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: c.Config.Host, CertificateAuthorityData: c.Config.CAData}
+	cfg.AuthInfos["operator"] = &clientcmdapi.AuthInfo{Token: token.Status.Token}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "operator"}
+	cfg.CurrentContext = "local"
+	path := filepath.Join(opts.Dir, "operator.kubeconfig")
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
+// OperatorClient acts as the operator does.
+func (c *Cluster) OperatorClient() (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Operator.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
 }
 
 func (c *Cluster) kubeconfig(dir, user string) (string, error) {

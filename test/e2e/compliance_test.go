@@ -11,10 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/test/cluster"
 )
 
 // compliant waits until the file source's report of sa is scored as want says.
@@ -159,4 +161,24 @@ func TestPolicyReportsListAudiciaResultsDormantAccountsIncluded(t *testing.T) {
 		return nil
 	})
 	t.Log(kubectl(t, "", "get", "policyreports", "-A"))
+}
+
+// The operator runs with the chart's ServiceAccount and RBAC: it reads the
+// Secrets of its own namespace (its webhook's TLS) and no other.
+func TestOperatorRunsWithTheChartsLeastPrivilege(t *testing.T) {
+	ctx := t.Context()
+	require.True(t, strings.HasPrefix(local.OperatorUser, "system:serviceaccount:"+cluster.OperatorNamespace+":"),
+		"the operator acts as %s, not as the chart's ServiceAccount", local.OperatorUser)
+	op, err := local.OperatorClient()
+	require.NoError(t, err)
+	_, err = op.CoreV1().Secrets(cluster.OperatorNamespace).Get(ctx, cluster.TLSSecret, metav1.GetOptions{})
+	require.NoError(t, err, "its own namespace's TLS Secret")
+	for _, ns := range []string{namespace, "kube-system", "default"} {
+		_, err = op.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+		assert.True(t, apierrors.IsForbidden(err), "listing Secrets in %s: %v", ns, err)
+	}
+	_, err = op.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "listing Secrets cluster-wide: %v", err)
+	_, err = op.RbacV1().ClusterRoleBindings().Create(ctx, clusterRoleBinding("e2e-escalate", "cluster-admin", "app"), metav1.CreateOptions{})
+	assert.True(t, apierrors.IsForbidden(err), "writing RBAC: %v", err)
 }

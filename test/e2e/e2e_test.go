@@ -25,7 +25,6 @@ import (
 
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/testutil"
-	"github.com/audicia/audicia/test/cluster"
 )
 
 // serviceAccount creates a ServiceAccount in the test namespace and returns
@@ -110,6 +109,13 @@ func TestDeniedCallsBecomeASuggestedRoleThatAllowsThem(t *testing.T) {
 			if err != nil {
 				return fmt.Errorf("after applying the suggested manifest: %w", err)
 			}
+		}
+		return nil
+	})
+	// Bound to exactly its suggested Role, and using all of it.
+	compliant(t, "app", 15*time.Second, func(c *v1alpha1.Compliance) error {
+		if c.Score != 100 || c.Severity != v1alpha1.SeverityGreen || c.Uncovered != 0 {
+			return fmt.Errorf("with its suggested Role: score %d %s, %d uncovered", c.Score, c.Severity, c.Uncovered)
 		}
 		return nil
 	})
@@ -274,7 +280,7 @@ func operatorWrites(t *testing.T, offset int64) []string {
 			Stage, Verb, RequestURI string
 			User                    struct{ Username string }
 		}
-		if json.Unmarshal(scanner.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || ev.User.Username != cluster.OperatorUser {
+		if json.Unmarshal(scanner.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" || ev.User.Username != local.OperatorUser {
 			continue
 		}
 		if ev.Verb != "get" && ev.Verb != "list" && ev.Verb != "watch" && bytes.Contains([]byte(ev.RequestURI), []byte("audicia.io")) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,14 @@ func run(m *testing.M) (int, error) {
 	if out, err := exec.Command("go", "build", "-o", manager, "../../cmd/manager").CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("building the operator: %v\n%s", err, out)
 	}
+	// The operator runs with the chart's ServiceAccount and RBAC, as installed.
+	helm, err := exec.Command("../../hack/helm.sh").Output()
+	if err != nil {
+		return 1, fmt.Errorf("building helm with hack/helm.sh: %w", err)
+	}
 	local, err = cluster.Start(cluster.Options{
+		Helm:           strings.TrimSpace(string(helm)),
+		Chart:          "../../charts/audicia",
 		Dir:            dir,
 		CRDs:           []string{"../../config/crd/bases", "../../config/crd/external"},
 		OperatorBinary: manager,
