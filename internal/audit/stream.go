@@ -16,7 +16,11 @@ const (
 	// maxDocumentBytes bounds a single-document input (a pretty-printed
 	// EventList), which has to be held whole.
 	maxDocumentBytes = 1 << 30
-	chunkBytes       = 1 << 20
+	// chunkBytes is how much is read at once and handed to a worker. A few
+	// chunks are in flight per worker; at a quarter of a megabyte they hold
+	// a few hundred lines each, enough to make handing them over cheap, and
+	// little memory.
+	chunkBytes = 1 << 18
 )
 
 // StreamOptions tune Stream.

@@ -297,9 +297,15 @@ func feedOne(p *pipeline.Pipeline, name string, stdin io.Reader, skipSystemUsers
 	}
 	// System users are dropped by the pipeline anyway; the decoder need not
 	// read the rest of their events.
+	batches := 0
 	stats, err := audit.Stream(in, audit.StreamOptions{SkipSystemUsers: skipSystemUsers}, func(events []audit.Event) {
 		for i := range events {
 			p.Observe(&events[i])
+		}
+		// The aggregate grows as events come in: the memory limit follows
+		// it, every 64 chunks or so.
+		if batches++; batches%64 == 0 {
+			limitMemory()
 		}
 	})
 	if err != nil {
@@ -317,11 +323,12 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	limitMemory()
 	read, err := feed(p, o.files, os.Stdin, !o.includeSystem)
 	if err != nil {
 		return err
 	}
-	limitRenderingMemory()
+	limitMemory()
 	out, err := o.newOutput(stdout, stderr)
 	if err != nil {
 		return err
@@ -340,27 +347,26 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	return nil
 }
 
-// renderMemoryLimit is the memory rendering may use when the aggregate is
-// small next to it: the default logs of up to a few million requests.
-const renderMemoryLimit = 80 << 20
+// memoryFloor is the soft memory limit while the aggregate is small. With
+// the binary's own pages, it keeps an analysis of a few million requests
+// within 100 MB.
+const memoryFloor = 54 << 20
 
-// limitRenderingMemory sets how much garbage rendering may leave before the
-// collector runs. Rendering makes much short-lived garbage over a live heap
-// (the aggregate) that only shrinks as the store drains. The default target,
-// twice the live heap, would double the peak; a tight one collects all the
-// time. A soft memory limit gives the garbage whatever room is left below
-// renderMemoryLimit, or half the heap again when the heap is larger than
-// that. GOGC or GOMEMLIMIT in the environment win.
-func limitRenderingMemory() {
+// limitMemory sets a soft memory limit of max(memoryFloor, 1.5x the live
+// heap). The live heap is mostly the aggregate: it grows while the input is
+// read and shrinks as reports are written. Its garbage (the chunks read, and
+// rendering's short-lived objects) may then take up to half as much again
+// before the collector runs: the default target, twice the live heap, would
+// double the peak, and a fixed limit below a large aggregate would collect
+// without pause. GOGC or GOMEMLIMIT in the environment win.
+func limitMemory() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	// The heap's objects, live or not yet collected: an upper bound of the
-	// aggregate, so that the limit never falls below what is live.
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(sample)
-	heap := int64(sample[0].Value.Uint64())
-	debug.SetMemoryLimit(max(renderMemoryLimit, heap*3/2))
+	live := int64(sample[0].Value.Uint64())
+	debug.SetMemoryLimit(max(memoryFloor, live*3/2))
 }
 
 // renderAll renders the wanted subjects' policies (unless the output needs
