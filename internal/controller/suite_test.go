@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audicia/audicia/internal/testutil"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,8 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
-	"github.com/audicia/audicia/api/v1alpha1"
 )
 
 // The controllers are tested against a real kube-apiserver and etcd.
@@ -33,7 +30,7 @@ var (
 	restConfig     *rest.Config
 	operatorConfig *rest.Config
 	k8sClient      client.Client
-	testScheme     = runtime.NewScheme()
+	testScheme     = testutil.Scheme()
 )
 
 const operatorNamespace = "audicia-system"
@@ -50,12 +47,6 @@ func TestMain(m *testing.M) {
 		level = zapcore.DebugLevel
 	}
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(level)))
-	if err := clientgoscheme.AddToScheme(testScheme); err != nil {
-		panic(err)
-	}
-	if err := v1alpha1.AddToScheme(testScheme); err != nil {
-		panic(err)
-	}
 	env := &envtest.Environment{CRDDirectoryPaths: []string{"../../config/crd/bases", "../../config/crd/external"}, ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {

@@ -9,11 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
-	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/testutil"
 )
 
 // chartCase is a combination of values rendered into testdata/<name>.golden.
@@ -92,10 +90,7 @@ var externalKinds = map[string]bool{
 // type with strict decoding (unknown or duplicate fields fail), and checks that
 // namespaced objects land in the release namespace.
 func TestRenderedObjectsDecodeStrictly(t *testing.T) {
-	scheme := runtime.NewScheme()
-	require.NoError(t, clientgoscheme.AddToScheme(scheme))
-	require.NoError(t, v1alpha1.AddToScheme(scheme))
-	decoder := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+	decoder := serializer.NewCodecFactory(testutil.Scheme(), serializer.EnableStrict).UniversalDeserializer()
 	clusterScoped := map[string]bool{"ClusterRole": true, "ClusterRoleBinding": true, "AudiciaSource": true}
 
 	for _, c := range cases {

@@ -15,12 +15,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/testutil"
 )
 
 // A real kube-apiserver (envtest), started by the first test that needs it,
@@ -51,14 +50,7 @@ func startAPIServer() error {
 	if err != nil {
 		return err
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if api.client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+	if api.client, err = client.New(cfg, client.Options{Scheme: testutil.Scheme()}); err != nil {
 		return err
 	}
 	// helm acts as a cluster admin through a kubeconfig of its own.

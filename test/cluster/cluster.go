@@ -19,10 +19,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -30,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/audicia/audicia/api/v1alpha1"
+	"github.com/audicia/audicia/internal/testutil"
 	"github.com/audicia/audicia/internal/testutil/pki"
 )
 
@@ -177,15 +176,8 @@ current-context: audicia
 // setUp creates the operator's namespace and the webhook's Secrets, and
 // starts the operator.
 func (c *Cluster) setUp(opts Options, ca *pki.CA) error {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
 	var err error
-	if c.Client, err = client.New(c.Config, client.Options{Scheme: scheme}); err != nil {
+	if c.Client, err = client.New(c.Config, client.Options{Scheme: testutil.Scheme()}); err != nil {
 		return err
 	}
 	if c.Kube, err = kubernetes.NewForConfig(c.Config); err != nil {

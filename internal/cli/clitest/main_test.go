@@ -19,8 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -29,6 +27,7 @@ import (
 	"github.com/audicia/audicia/internal/cli"
 	"github.com/audicia/audicia/internal/pipeline"
 	"github.com/audicia/audicia/internal/policy"
+	"github.com/audicia/audicia/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")
@@ -98,14 +97,7 @@ func setUp(env *envtest.Environment, dir string) error {
 	if err := os.WriteFile(kubeconfig, config, 0o600); err != nil {
 		return err
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if k8sClient, err = client.New(user.Config(), client.Options{Scheme: scheme}); err != nil {
+	if k8sClient, err = client.New(user.Config(), client.Options{Scheme: testutil.Scheme()}); err != nil {
 		return err
 	}
 	built, err := buildReports()
