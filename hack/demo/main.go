@@ -121,7 +121,8 @@ func createSources(ctx context.Context, c *cluster.Cluster) error {
 }
 
 // traffic makes the requests the reports will show. shop/web may read its
-// ConfigMap (a Role grants it) and is denied the rest.
+// ConfigMap (a Role grants it) and is denied the rest; billing/worker is a
+// cluster admin; alice holds nothing.
 func traffic(ctx context.Context, c *cluster.Cluster) error {
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "web-config", Namespace: "shop"},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}}}}
@@ -129,7 +130,11 @@ func traffic(ctx context.Context, c *cluster.Cluster) error {
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "web-config"},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "web", Namespace: "shop"}}}
 	settings := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "shop"}}
-	for _, obj := range []client.Object{role, binding, settings} {
+	// billing/worker holds far more than it uses: its report scores Red.
+	admin := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "worker-admin"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "worker", Namespace: "billing"}}}
+	for _, obj := range []client.Object{role, binding, settings, admin} {
 		if err := c.Client.Create(ctx, obj); err != nil {
 			return err
 		}
