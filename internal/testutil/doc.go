@@ -1,0 +1,2 @@
+// Package testutil holds helpers the tests of several packages share.
+package testutil
