@@ -1,4 +1,5 @@
-// Package clitest tests the kubectl plugin commands of internal/cli (get,
-// export, explain) against a real kube-apiserver: reports built from a real
-// audit log, and exported YAML checked with a server-side dry run.
+// Package clitest runs the cluster commands of the audicia CLI (`kubectl
+// audicia get`, `export` and `explain`) against a real kube-apiserver and
+// etcd (envtest), on reports built from a real audit log by the pipeline and
+// policy packages. The commands themselves live in internal/cli.
 package clitest
