@@ -338,7 +338,3 @@ type AudiciaPolicyReportList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []AudiciaPolicyReport `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&AudiciaPolicyReport{}, &AudiciaPolicyReportList{})
-}

@@ -431,7 +431,3 @@ type AudiciaSourceList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []AudiciaSource `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&AudiciaSource{}, &AudiciaSourceList{})
-}
