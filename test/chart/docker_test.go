@@ -48,9 +48,6 @@ func TestDockerfile(t *testing.T) {
 // that they are static: the image's build cannot miss a file, and its
 // binaries run on distroless/static.
 func TestDockerBuildContext(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the operator and the CLI")
-	}
 	ignore := readDockerignore(t)
 	ctxDir := t.TempDir()
 	var files int

@@ -144,9 +144,6 @@ func TestRunErrors(t *testing.T) {
 // After 2 s idle a new line comes within ~1 s at the default poll interval,
 // and the idle tailer burns (almost) no CPU.
 func TestIdleNoStallNoBusyLoop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits 2s")
-	}
 	path := logPath(t)
 	appendFile(t, path, "first\n")
 	r := run(t, Options{Path: path, PollInterval: DefaultPollInterval})
