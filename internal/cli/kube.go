@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,20 +39,22 @@ func displayName(argv0 string) string {
 func programName() string { return displayName(os.Args[0]) }
 
 // kubeOptions are the cluster flags of get, export and explain: the standard
-// kubectl flags (--kubeconfig, --context, -n, --as, ...) from cli-runtime,
-// -A, and --source.
+// kubectl flags (--kubeconfig, --context, -n, --as, ...) from client-go's
+// clientcmd, -A, and --source.
 type kubeOptions struct {
-	config        *genericclioptions.ConfigFlags
+	loading       *clientcmd.ClientConfigLoadingRules
+	overrides     clientcmd.ConfigOverrides
 	allNamespaces bool
 	source        string
 }
 
 func newKubeOptions() *kubeOptions {
-	return &kubeOptions{config: genericclioptions.NewConfigFlags(true)}
+	return &kubeOptions{loading: clientcmd.NewDefaultClientConfigLoadingRules()}
 }
 
 func (k *kubeOptions) addFlags(fs *pflag.FlagSet) {
-	k.config.AddFlags(fs)
+	fs.StringVar(&k.loading.ExplicitPath, clientcmd.RecommendedConfigPathFlag, "", "path to the kubeconfig file to use")
+	clientcmd.BindOverrideFlags(&k.overrides, fs, clientcmd.RecommendedConfigOverrideFlags(""))
 	fs.BoolVarP(&k.allNamespaces, "all-namespaces", "A", false, "look in every namespace")
 	fs.StringVar(&k.source, "source", "", "only reports of this AudiciaSource")
 }
@@ -71,14 +72,14 @@ type cluster struct {
 // connect builds a controller-runtime client with the Audicia scheme from the
 // kubeconfig flags. No request is made yet.
 func (k *kubeOptions) connect() (*cluster, error) {
-	loader := k.config.ToRawKubeConfigLoader()
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(k.loading, &k.overrides)
 	where := k.describe(loader)
 	// Without any kubeconfig, client-go falls back to localhost:8080, which
 	// is never what the person meant.
 	if raw, err := loader.RawConfig(); err == nil && len(raw.Contexts) == 0 && !k.serverGiven() && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
 		return nil, fmt.Errorf("no cluster access: no kubeconfig found (%s); pass --kubeconfig or --context, or set KUBECONFIG", where)
 	}
-	cfg, err := k.config.ToRESTConfig()
+	cfg, err := loader.ClientConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
 			return nil, fmt.Errorf("no cluster access: no kubeconfig found (%s); pass --kubeconfig or --context, or set KUBECONFIG", where)
@@ -98,7 +99,7 @@ func (k *kubeOptions) connect() (*cluster, error) {
 }
 
 func (k *kubeOptions) serverGiven() bool {
-	return k.config.APIServer != nil && *k.config.APIServer != ""
+	return k.overrides.ClusterInfo.Server != ""
 }
 
 func newClient(cfg *rest.Config) (client.Client, error) {
@@ -112,13 +113,11 @@ func newClient(cfg *rest.Config) (client.Client, error) {
 // describe names the kubeconfig files and the context in use.
 func (k *kubeOptions) describe(loader clientcmd.ClientConfig) string {
 	files := clientcmd.NewDefaultClientConfigLoadingRules().GetLoadingPrecedence()
-	if k.config.KubeConfig != nil && *k.config.KubeConfig != "" {
-		files = []string{*k.config.KubeConfig}
+	if k.loading.ExplicitPath != "" {
+		files = []string{k.loading.ExplicitPath}
 	}
-	context := ""
-	if k.config.Context != nil && *k.config.Context != "" {
-		context = *k.config.Context
-	} else if raw, err := loader.RawConfig(); err == nil {
+	context := k.overrides.CurrentContext
+	if raw, err := loader.RawConfig(); context == "" && err == nil {
 		context = raw.CurrentContext
 	}
 	if context == "" {
@@ -252,8 +251,8 @@ func (k *kubeOptions) subjectNamespace(s v1alpha1.Subject) string {
 	switch {
 	case k.allNamespaces:
 		return ""
-	case k.config.Namespace != nil && *k.config.Namespace != "":
-		return *k.config.Namespace
+	case k.overrides.Context.Namespace != "":
+		return k.overrides.Context.Namespace
 	case s.Kind == v1alpha1.SubjectKindServiceAccount:
 		return s.Namespace
 	}
