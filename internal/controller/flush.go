@@ -50,8 +50,8 @@ func (r *runner) flush(ctx context.Context, counterFlush bool) {
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "flush failed; the next flush retries")
 	}
-	counters, reports := r.counters(), len(r.writer.written)
-	r.update(func(h *runnerHealth) { h.writeErr, h.counters, h.reports = err, counters, reports })
+	counters := r.counters()
+	r.update(func(h *runnerHealth) { h.writeErr, h.counters = err, counters })
 	r.exportMetrics()
 }
 

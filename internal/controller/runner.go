@@ -54,7 +54,6 @@ type runnerHealth struct {
 	ingest   ingestState
 	writeErr error
 	counters v1alpha1.SourceCounters
-	reports  int
 }
 
 // runner runs the pipeline of one source: ingestion, aggregation, and

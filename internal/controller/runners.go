@@ -138,12 +138,6 @@ func (rs *Runners) stop(name string) {
 	}
 }
 
-func (rs *Runners) get(name string) *runner {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.runners[name]
-}
-
 // ReadyCheck is a readiness check: a leader is ready once every runner has
 // restored its state and none has died. A replica that does not lead has
 // nothing to run and is ready.

@@ -151,14 +151,16 @@ func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, nex
 		return err
 	}
 	apr.Status = status
-	if err := w.client.Status().Update(ctx, apr); apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+	err = w.client.Status().Update(ctx, apr)
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		// Changed or deleted by someone else: write over the current object.
 		if apr, err = w.current(ctx, r.Subject); err != nil {
 			return err
 		}
 		apr.Status = status
 		err = w.client.Status().Update(ctx, apr)
-	} else if err != nil {
+	}
+	if err != nil {
 		return err
 	}
 	if prev != nil {
