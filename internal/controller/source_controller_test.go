@@ -309,3 +309,36 @@ func policyReportsMirror(t *testing.T, source string) error {
 	}
 	return nil
 }
+
+// A report someone deleted or changed is written over at its next change,
+// with everything the pipeline holds.
+func TestReportsChangedBehindTheOperatorsBackAreWrittenOver(t *testing.T) {
+	log, half, path, _, src := startWithPartOfTheLog(t, "overwrite", 2)
+	// Two subjects that make requests in the second half of the log.
+	before := map[v1alpha1.Subject]int64{}
+	for _, r := range offline(t, &src.Spec, log[:half]).Reports() {
+		before[r.Subject] = r.EventsObserved
+	}
+	after := map[v1alpha1.Subject]int64{}
+	for _, r := range offline(t, &src.Spec, log).Reports() {
+		after[r.Subject] = r.EventsObserved
+	}
+	var busy []v1alpha1.AudiciaPolicyReport
+	for _, r := range reportsOf(t, src.Name) {
+		if after[r.Spec.Subject] > before[r.Spec.Subject] {
+			busy = append(busy, r)
+		}
+	}
+	require.GreaterOrEqual(t, len(busy), 2, "the scenario log's second half has requests of two reported subjects")
+	deleted, changed := busy[0], busy[1]
+	require.NoError(t, k8sClient.Delete(t.Context(), &deleted))
+	changed.Status.EventsObserved = 0
+	require.NoError(t, k8sClient.Status().Update(t.Context(), &changed))
+
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Write(log[half:])
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+}
