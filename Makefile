@@ -70,7 +70,7 @@ demo: build control-plane ## A local control plane with audit logging, the opera
 ##@ Build
 
 .PHONY: build
-build: ## Build the audicia CLI and the operator (manager) into ./bin.
+build: ## Build the audicia CLI (also as the kubectl plugin kubectl-audicia) and the operator (manager) into ./bin.
 	$(GO) build -o $(LOCALBIN)/audicia ./cmd/audicia
 	cp $(LOCALBIN)/audicia $(LOCALBIN)/kubectl-audicia
 	$(GO) build -o $(LOCALBIN)/manager ./cmd/manager
