@@ -42,12 +42,14 @@ func sourceConditions(p *problem, h *runnerHealth) []metav1.Condition {
 		degraded.Status, degraded.Reason, degraded.Message = metav1.ConditionFalse, p.reason, "the source is not running"
 	case h.writeErr != nil:
 		degraded.Reason, degraded.Message = v1alpha1.ReasonReportWriteFailed, h.writeErr.Error()
-	case h.counters.Dropped > 0:
+	case h.recentDropped > 0:
 		degraded.Reason = v1alpha1.ReasonLimitReached
-		degraded.Message = fmt.Sprintf("%d requests dropped by limits.maxSubjects or limits.maxRulesPerReport since the source was created", h.counters.Dropped)
-	case h.counters.Malformed > 0:
+		degraded.Message = fmt.Sprintf("%d requests dropped by limits.maxSubjects or limits.maxRulesPerReport in the last %s (%d since the source was created)",
+			h.recentDropped, lossWindow, h.counters.Dropped)
+	case h.recentMalformed > 0:
 		degraded.Reason = v1alpha1.ReasonMalformedInput
-		degraded.Message = fmt.Sprintf("%d lines or events could not be decoded and were skipped since the source was created", h.counters.Malformed)
+		degraded.Message = fmt.Sprintf("%d lines or events could not be decoded and were skipped in the last %s (%d since the source was created)",
+			h.recentMalformed, lossWindow, h.counters.Malformed)
 	default:
 		degraded.Status, degraded.Reason, degraded.Message = metav1.ConditionFalse, v1alpha1.ReasonSucceeded, "nothing lost"
 	}

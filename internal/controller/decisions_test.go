@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -126,9 +127,11 @@ func TestSourceConditions(t *testing.T) {
 			metav1.ConditionFalse, v1alpha1.ReasonFileMissing, metav1.ConditionFalse},
 		{"write failing", nil, func() runnerHealth { h := running; h.writeErr = errors.New("forbidden"); return h }(),
 			metav1.ConditionFalse, v1alpha1.ReasonReportWriteFailed, metav1.ConditionTrue},
-		{"requests dropped", nil, func() runnerHealth { h := running; h.counters.Dropped = 3; return h }(),
+		{"requests dropped", nil, func() runnerHealth { h := running; h.counters.Dropped, h.recentDropped = 3, 3; return h }(),
 			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionTrue},
-		{"malformed lines", nil, func() runnerHealth { h := running; h.counters.Malformed = 1; return h }(),
+		{"losses long ago", nil, func() runnerHealth { h := running; h.counters.Dropped, h.counters.Malformed = 3, 1; return h }(),
+			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionFalse},
+		{"malformed lines", nil, func() runnerHealth { h := running; h.counters.Malformed, h.recentMalformed = 1, 1; return h }(),
 			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionTrue},
 	}
 	for _, tt := range tests {
@@ -144,5 +147,29 @@ func TestSourceConditions(t *testing.T) {
 			assert.Equal(t, tt.reason, byType[v1alpha1.ConditionReady].Reason)
 			assert.Equal(t, tt.degraded, byType[v1alpha1.ConditionDegraded].Status)
 		})
+	}
+}
+
+func TestLossesCountWhatTheWindowSaw(t *testing.T) {
+	start := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	counters := func(dropped, malformed int64) v1alpha1.SourceCounters {
+		return v1alpha1.SourceCounters{Dropped: dropped, Malformed: malformed}
+	}
+	var l losses
+	steps := []struct {
+		after              time.Duration
+		dropped, malformed int64
+		wantD, wantM       int64
+	}{
+		{0, 5, 1, 0, 0},                // restored: losses before the start are not recent
+		{time.Minute, 7, 1, 2, 0},      // two drops since
+		{9 * time.Minute, 7, 4, 2, 3},  // still within the window
+		{11 * time.Minute, 7, 4, 0, 3}, // the drops are over ten minutes old
+		{20 * time.Minute, 7, 4, 0, 0}, // nothing for ten minutes: clear
+		{20*time.Minute + time.Second, 8, 4, 1, 0},
+	}
+	for i, s := range steps {
+		d, m := l.add(start.Add(s.after), counters(s.dropped, s.malformed))
+		assert.Equal(t, [2]int64{s.wantD, s.wantM}, [2]int64{d, m}, "step %d", i)
 	}
 }

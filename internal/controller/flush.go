@@ -51,7 +51,10 @@ func (r *runner) flush(ctx context.Context, counterFlush bool) {
 		ctrl.LoggerFrom(ctx).Error(err, "flush failed; the next flush retries")
 	}
 	counters := r.counters()
-	r.update(func(h *runnerHealth) { h.writeErr, h.counters = err, counters })
+	dropped, malformed := r.losses.add(time.Now(), counters)
+	r.update(func(h *runnerHealth) {
+		h.writeErr, h.counters, h.recentDropped, h.recentMalformed = err, counters, dropped, malformed
+	})
 	r.exportMetrics()
 }
 

@@ -54,6 +54,8 @@ type runnerHealth struct {
 	ingest   ingestState
 	writeErr error
 	counters v1alpha1.SourceCounters
+	// recentDropped and recentMalformed are the losses of the last lossWindow.
+	recentDropped, recentMalformed int64
 }
 
 // runner runs the pipeline of one source: ingestion, aggregation, and
@@ -81,6 +83,7 @@ type runner struct {
 	fed         *v1alpha1.FileCheckpoint
 	lastWritten *sourceProgress
 	exported    pipeline.Counters
+	losses      losses
 	log         logr.Logger
 	// scoredGeneration is the RBAC generation the reports were last scored at.
 	scoredGeneration uint64
@@ -158,7 +161,8 @@ func (r *runner) update(fn func(*runnerHealth)) {
 	before := r.health
 	fn(&r.health)
 	changed := before.ingest != r.health.ingest || (before.writeErr == nil) != (r.health.writeErr == nil) ||
-		before.started != r.health.started
+		before.started != r.health.started || (before.recentDropped > 0) != (r.health.recentDropped > 0) ||
+		(before.recentMalformed > 0) != (r.health.recentMalformed > 0)
 	r.mu.Unlock()
 	if changed {
 		r.notify()
@@ -286,6 +290,7 @@ func (r *runner) load(ctx context.Context) error {
 		return err
 	}
 	r.base = src.Status.Counters
+	r.losses.add(time.Now(), r.base)
 	r.lastWritten = &sourceProgress{Checkpoint: src.Status.Checkpoint, Counters: src.Status.Counters, Reports: src.Status.Reports}
 	if cp := src.Status.Checkpoint; cp != nil && r.source.Spec.File != nil {
 		r.fed = cp.DeepCopy()
