@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +28,9 @@ type reportWriter struct {
 	source   *v1alpha1.AudiciaSource
 	strategy v1alpha1.PolicyStrategy
 	written  map[v1alpha1.Subject]*written
+	// failed holds the subjects whose last write failed, tried again at the
+	// next flush whether or not they changed.
+	failed map[v1alpha1.Subject]bool
 }
 
 func newReportWriter(c client.Client, rec recorder.EventRecorder, src *v1alpha1.AudiciaSource, strategy v1alpha1.PolicyStrategy) *reportWriter {
@@ -82,33 +87,71 @@ func (w *reportWriter) suggestionCurrent(r *pipeline.SubjectReport, apr *v1alpha
 // be read. It returns the first error; reports not written stay pending.
 func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered *v1alpha1.FilePosition, counterFlush bool, sc *scorer, rescore bool) error {
 	var errs []error
-	_ = p.EachReport(func(r pipeline.SubjectReport) error {
-		prev := w.written[r.Subject]
-		next := written{rules: contentKey(r.Rules, w.strategy), events: r.EventsObserved, dropped: r.DroppedRequests, covered: covered}
-		if prev != nil {
-			next.scored = prev.scored
-		}
-		if sc != nil && (prev == nil || prev.rules != next.rules || rescore) {
-			next.scored = sc.score(&r)
-		}
-		switch decideWrite(prev, &next, counterFlush) {
-		case keep:
-			return nil
-		case postpone:
-			prev.postponed = true
-			return nil
-		}
-		err := w.write(ctx, &r, &next)
-		metrics.ReportWrites.WithLabelValues(w.source.Name, writeResult(prev, err)).Inc()
-		if err != nil {
+	retry := w.failed
+	w.failed = map[v1alpha1.Subject]bool{}
+	visit := func(r pipeline.SubjectReport) error {
+		delete(retry, r.Subject)
+		if err := w.flushOne(ctx, &r, covered, counterFlush, sc, rescore); err != nil {
+			w.failed[r.Subject] = true
 			errs = append(errs, fmt.Errorf("report of %s: %w", r.Subject, err))
-			if prev != nil {
-				prev.postponed = true
-			}
 		}
 		return nil
-	})
+	}
+	// Only subjects that changed since the last flush can need a write,
+	// unless their scores must be computed again; those whose write failed
+	// are tried again.
+	if rescore {
+		_ = p.EachReport(visit)
+	} else {
+		_ = p.EachChangedReport(visit)
+	}
+	again := slices.SortedFunc(maps.Keys(retry), pipeline.CompareSubjects)
+	if counterFlush {
+		again = append(again, w.postponed()...)
+	}
+	for _, s := range again {
+		if r, ok := p.Report(s); ok && !w.failed[s] {
+			_ = visit(r)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// flushOne writes the report of one subject when the write policy says so.
+func (w *reportWriter) flushOne(ctx context.Context, r *pipeline.SubjectReport, covered *v1alpha1.FilePosition, counterFlush bool, sc *scorer, rescore bool) error {
+	prev := w.written[r.Subject]
+	next := written{rules: contentKey(r.Rules, w.strategy), events: r.EventsObserved, dropped: r.DroppedRequests, covered: covered}
+	if prev != nil {
+		next.scored = prev.scored
+	}
+	if sc != nil && (prev == nil || prev.rules != next.rules || rescore) {
+		next.scored = sc.score(r)
+	}
+	switch decideWrite(prev, &next, counterFlush) {
+	case keep:
+		return nil
+	case postpone:
+		prev.postponed = true
+		return nil
+	}
+	err := w.write(ctx, r, &next)
+	metrics.ReportWrites.WithLabelValues(w.source.Name, writeResult(prev, err)).Inc()
+	if err != nil && prev != nil {
+		prev.postponed = true
+	}
+	return err
+}
+
+// postponed lists the subjects whose reports lag the pipeline's counts.
+func (w *reportWriter) postponed() []v1alpha1.Subject {
+	var out []v1alpha1.Subject
+	for s, wr := range w.written {
+		if wr.postponed {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, pipeline.CompareSubjects)
+	return out
 }
 
 func writeResult(prev *written, err error) string {

@@ -42,3 +42,25 @@ func TestTrackAddsDormantServiceAccountsTheFiltersKeep(t *testing.T) {
 	assert.Equal(t, sa("shop", "idle"), reports[0].Subject)
 	assert.Empty(t, reports[0].Rules)
 }
+
+func TestEachChangedReportVisitsWhatChanged(t *testing.T) {
+	pods := &audit.ObjectRef{Resource: "pods", Namespace: "shop"}
+	alice := ev(1, audit.StageResponseComplete, "alice", "get", pods, 200)
+	bob := ev(2, audit.StageResponseComplete, "bob", "get", pods, 200)
+	p := run(t, Options{}, []audit.Event{alice, bob})
+	changed := func() (names []string) {
+		require.NoError(t, p.EachChangedReport(func(r SubjectReport) error {
+			names = append(names, r.Subject.Name)
+			return nil
+		}))
+		return names
+	}
+	assert.Equal(t, []string{"alice", "bob"}, changed(), "new subjects")
+	assert.Empty(t, changed(), "nothing since")
+	again := ev(3, audit.StageResponseComplete, "bob", "list", pods, 403)
+	p.Observe(&again)
+	assert.Equal(t, []string{"bob"}, changed())
+	r, ok := p.Report(user("alice"))
+	assert.True(t, ok)
+	assert.Equal(t, int64(1), r.EventsObserved)
+}

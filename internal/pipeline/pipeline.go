@@ -267,6 +267,35 @@ func (p *Pipeline) eachReport(fn func(SubjectReport) error, drain bool) error {
 	return nil
 }
 
+// EachChangedReport is EachReport for the subjects that changed since the
+// last call (or since they were added), for a writer that keeps the rest.
+func (p *Pipeline) EachChangedReport(fn func(SubjectReport) error) error {
+	subjects := make([]v1alpha1.Subject, 0)
+	for s, st := range p.store.subjects {
+		if st.changed {
+			subjects = append(subjects, s)
+		}
+	}
+	slices.SortFunc(subjects, CompareSubjects)
+	for _, s := range subjects {
+		st := p.store.subjects[s]
+		st.changed = false
+		if err := fn(p.store.report(s, st)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Report returns the report of one subject, if the pipeline tracks it.
+func (p *Pipeline) Report(s v1alpha1.Subject) (SubjectReport, bool) {
+	st := p.store.subjects[s]
+	if st == nil {
+		return SubjectReport{}, false
+	}
+	return p.store.report(s, st), true
+}
+
 // Restore merges a report written earlier, so that a restarted pipeline
 // continues its counts instead of starting over.
 func (p *Pipeline) Restore(r SubjectReport) { p.store.restore(r) }

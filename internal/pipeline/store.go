@@ -55,10 +55,12 @@ type subjectState struct {
 	// groups the subject was seen in, sorted; lastGroups is the last list
 	// noted (see groups.go).
 	groups, lastGroups []string
+	// changed is set by every change and cleared by EachChangedReport.
+	changed bool
 }
 
 func newSubjectState() *subjectState {
-	return &subjectState{index: make(map[atomID]int32)}
+	return &subjectState{index: make(map[atomID]int32), changed: true}
 }
 
 // rule returns the subject's stats for the atom, adding them when there is
@@ -107,6 +109,7 @@ func (s *store) record(st *subjectState, r *request) bool {
 	if st == nil {
 		return false
 	}
+	st.changed = true
 	rs := st.rule(s.atoms.id(r.atom), s.maxRules)
 	if rs == nil {
 		st.dropped++
@@ -153,6 +156,7 @@ func (s *store) forget(cutoff int64) int {
 	dropped := 0
 	for subject, st := range s.subjects {
 		kept := slices.DeleteFunc(st.rules, func(rs ruleStats) bool { return rs.last < cutoff })
+		st.changed = st.changed || len(kept) < len(st.rules)
 		dropped += len(st.rules) - len(kept)
 		st.rules = kept
 		if len(kept) == 0 {
