@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/audicia/audicia/internal/jsonenc"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -22,10 +24,10 @@ import (
 func appendReport(b []byte, r *v1alpha1.AudiciaPolicyReport) ([]byte, error) {
 	sep := byte('{')
 	if r.Kind != "" {
-		b = appendString(appendKey(b, &sep, "kind"), r.Kind)
+		b = jsonenc.AppendString(appendKey(b, &sep, "kind"), r.Kind)
 	}
 	if r.APIVersion != "" {
-		b = appendString(appendKey(b, &sep, "apiVersion"), r.APIVersion)
+		b = jsonenc.AppendString(appendKey(b, &sep, "apiVersion"), r.APIVersion)
 	}
 	var err error
 	if b, err = appendMarshal(appendKey(b, &sep, "metadata"), &r.ObjectMeta); err != nil {
@@ -99,18 +101,18 @@ func appendStatus(b []byte, s *v1alpha1.AudiciaPolicyReportStatus) ([]byte, erro
 func appendObservedRule(b []byte, r *v1alpha1.ObservedRule) []byte {
 	sep := byte('{')
 	if r.APIGroup != "" {
-		b = appendString(appendKey(b, &sep, "apiGroup"), r.APIGroup)
+		b = jsonenc.AppendString(appendKey(b, &sep, "apiGroup"), r.APIGroup)
 	}
 	if r.Resource != "" {
-		b = appendString(appendKey(b, &sep, "resource"), r.Resource)
+		b = jsonenc.AppendString(appendKey(b, &sep, "resource"), r.Resource)
 	}
 	if r.NonResourceURL != "" {
-		b = appendString(appendKey(b, &sep, "nonResourceURL"), r.NonResourceURL)
+		b = jsonenc.AppendString(appendKey(b, &sep, "nonResourceURL"), r.NonResourceURL)
 	}
 	if r.Namespace != "" {
-		b = appendString(appendKey(b, &sep, "namespace"), r.Namespace)
+		b = jsonenc.AppendString(appendKey(b, &sep, "namespace"), r.Namespace)
 	}
-	b = appendString(appendKey(b, &sep, "verb"), r.Verb)
+	b = jsonenc.AppendString(appendKey(b, &sep, "verb"), r.Verb)
 	if len(r.ResourceNames) > 0 {
 		b = appendStrings(appendKey(b, &sep, "resourceNames"), r.ResourceNames)
 	}
@@ -135,14 +137,14 @@ func appendSuggestedPolicy(b []byte, p *v1alpha1.SuggestedPolicy) []byte {
 				b = append(b, ',')
 			}
 			inner := byte('{')
-			b = appendString(appendKey(b, &inner, "namespace"), nr.Namespace)
+			b = jsonenc.AppendString(appendKey(b, &inner, "namespace"), nr.Namespace)
 			b = appendPolicyRules(appendKey(b, &inner, "rules"), nr.Rules)
 			b = closeObject(b, inner)
 		}
 		b = append(b, ']')
 	}
 	if p.Manifest != "" {
-		b = appendString(appendKey(b, &sep, "manifest"), p.Manifest)
+		b = jsonenc.AppendString(appendKey(b, &sep, "manifest"), p.Manifest)
 	}
 	return closeObject(b, sep)
 }
@@ -204,48 +206,10 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonenc.AppendString(b, s)
 	}
 	return append(b, ']')
 }
-
-// appendString writes s as encoding/json does. Names, verbs and paths are
-// almost always printable ASCII; the manifest adds newlines and quotes.
-// Those are escaped here; anything else (other control characters,
-// HTML-sensitive characters, Unicode) sends the string through
-// encoding/json, so the rarer escapes are its own.
-func appendString(b []byte, s string) []byte {
-	mark := len(b)
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if jsonPlain[c] {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			quoted, _ := json.Marshal(s) // a string always encodes
-			return append(b[:mark], quoted...)
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// jsonPlain holds the bytes encoding/json writes as they are.
-var jsonPlain = func() (t [256]bool) {
-	for c := ' '; c <= '~'; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
 
 // appendTime writes t as metav1.Time's marshaler does.
 func appendTime(b []byte, t metav1.Time) []byte {

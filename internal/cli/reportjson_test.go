@@ -129,11 +129,3 @@ func TestAppendReportOnARealLog(t *testing.T) {
 	}
 	assert.Contains(t, stdout, `"resourceNames":[`)
 }
-
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "pods/exec", "a\"b\\c\nd\n", awkward, "\n" + awkward, "x\u2028", "\xff", "<", "é", "\x7f", "tab\t"} {
-		want, err := json.Marshal(s)
-		require.NoError(t, err)
-		assert.Equal(t, string(want), string(appendString([]byte("prefix"), s))[len("prefix"):], "%q", s)
-	}
-}

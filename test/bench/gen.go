@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/audicia/audicia/internal/jsonenc"
 )
 
 // GenStats describes a generated audit log.
@@ -935,45 +937,16 @@ func makeNames(r *rnd, plural string) []string {
 // ---------------------------------------------------------------------------
 // JSON pieces
 
-func quoted(s string) []byte { return appendString(nil, s) }
-
-// appendString appends s as a JSON string, escaped as encoding/json (and so
-// kube-apiserver) escapes it, HTML characters included.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+func quoted(s string) []byte { return jsonenc.AppendString(nil, s) }
 
 // appendUser appends an authentication.k8s.io/v1 UserInfo object. extra keys
 // must be sorted, as encoding/json writes map keys.
 func appendUser(b []byte, username, uid string, groups []string, extra [][2]string) []byte {
 	b = append(b, `{"username":`...)
-	b = appendString(b, username)
+	b = jsonenc.AppendString(b, username)
 	if uid != "" {
 		b = append(b, `,"uid":`...)
-		b = appendString(b, uid)
+		b = jsonenc.AppendString(b, uid)
 	}
 	if len(groups) > 0 {
 		b = append(b, `,"groups":[`...)
@@ -981,7 +954,7 @@ func appendUser(b []byte, username, uid string, groups []string, extra [][2]stri
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, g)
+			b = jsonenc.AppendString(b, g)
 		}
 		b = append(b, ']')
 	}
@@ -991,9 +964,9 @@ func appendUser(b []byte, username, uid string, groups []string, extra [][2]stri
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, kv[0])
+			b = jsonenc.AppendString(b, kv[0])
 			b = append(b, `:[`...)
-			b = appendString(b, kv[1])
+			b = jsonenc.AppendString(b, kv[1])
 			b = append(b, ']')
 		}
 		b = append(b, '}')
@@ -1157,7 +1130,7 @@ func (g *generator) nonResource(s *subject) {
 	p := nonResourcePaths[g.r.intn(len(nonResourcePaths))]
 	g.verb = "get"
 	g.user, g.agent, g.ip = s.userJSON, s.agentJSON, s.ip
-	g.uri = appendString(g.uri[:0], p.path)
+	g.uri = jsonenc.AppendString(g.uri[:0], p.path)
 	g.ref, g.refRR = g.ref[:0], g.refRR[:0]
 
 	var reason string
@@ -1283,7 +1256,7 @@ func (g *generator) target(s *subject, a *action) targetInfo {
 		u = append(u, a.sub...)
 	}
 	u = g.appendQuery(u, s, a, t.name, selected)
-	g.uri = appendString(g.uri[:0], string(u))
+	g.uri = jsonenc.AppendString(g.uri[:0], string(u))
 	g.scratch = u
 
 	t.refNS = t.ns
@@ -1671,7 +1644,7 @@ func appendOK(b []byte, code int) []byte {
 // appendFailure appends a metav1.Status of a failed request.
 func appendFailure(b []byte, message, reason, name, group, kind string, details bool, code int) []byte {
 	b = append(b, `{"metadata":{},"status":"Failure","message":`...)
-	b = appendString(b, message)
+	b = jsonenc.AppendString(b, message)
 	b = append(b, `,"reason":"`...)
 	b = append(b, reason...)
 	b = append(b, '"')
@@ -1688,7 +1661,7 @@ func appendFailure(b []byte, message, reason, name, group, kind string, details 
 			b = append(b, '"')
 			b = append(b, kv[0]...)
 			b = append(b, `":`...)
-			b = appendString(b, kv[1])
+			b = jsonenc.AppendString(b, kv[1])
 			sep = true
 		}
 		b = append(b, '}')
@@ -1710,7 +1683,7 @@ func appendRef(b []byte, res *resource, ns, name, uid, rv, sub string) []byte {
 	}
 	if name != "" {
 		b = append(b, `,"name":`...)
-		b = appendString(b, name)
+		b = jsonenc.AppendString(b, name)
 	}
 	if uid != "" {
 		b = append(b, `,"uid":"`...)
@@ -1743,7 +1716,7 @@ func appendAnnotations(b []byte, allow bool, reasonJSON []byte, issuedCredential
 	b = append(b, '{')
 	if issuedCredential != "" {
 		b = append(b, `"authentication.kubernetes.io/issued-credential-id":`...)
-		b = appendString(b, issuedCredential)
+		b = jsonenc.AppendString(b, issuedCredential)
 		b = append(b, ',')
 	}
 	if allow {
