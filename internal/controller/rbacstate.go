@@ -110,26 +110,29 @@ func (s *rbacState) setupWithManager(mgr ctrl.Manager) error {
 }
 
 // DiscoverResources lists the API resources the server serves, subresources
-// included, in their preferred versions, as compliance scores them.
+// included, in their preferred versions, as compliance scores them. One
+// discovery pass lists every group version with its subresources.
 func DiscoverResources(dc discovery.DiscoveryInterface) ([]compliance.APIResource, error) {
-	preferred, err := dc.ServerPreferredResources()
-	if err != nil && len(preferred) == 0 {
+	groups, lists, err := dc.ServerGroupsAndResources()
+	if err != nil && len(lists) == 0 {
 		return nil, err
 	}
 	// A group whose discovery fails (an unavailable aggregated API) is left
 	// out; the rest still scores.
+	preferred := map[string]string{}
+	for _, g := range groups {
+		preferred[g.Name] = g.PreferredVersion.GroupVersion
+	}
 	byKey := map[schema.GroupResource]*compliance.APIResource{}
-	for _, list := range preferred {
+	for _, list := range lists {
 		gv, err := schema.ParseGroupVersion(list.GroupVersion)
 		if err != nil {
 			return nil, err
 		}
-		// Subresources are only listed per group version.
-		full, err := dc.ServerResourcesForGroupVersion(list.GroupVersion)
-		if err != nil {
+		if preferred[gv.Group] != list.GroupVersion {
 			continue
 		}
-		for _, r := range full.APIResources {
+		for _, r := range list.APIResources {
 			key := schema.GroupResource{Group: gv.Group, Resource: r.Name}
 			if byKey[key] == nil {
 				byKey[key] = &compliance.APIResource{Group: gv.Group, Resource: r.Name, Namespaced: r.Namespaced, Verbs: r.Verbs}

@@ -134,7 +134,7 @@ func (w *reportWriter) flushOne(ctx context.Context, r *pipeline.SubjectReport, 
 		prev.postponed = true
 		return nil
 	}
-	err := w.write(ctx, r, &next)
+	err := w.write(ctx, r, prev, &next)
 	metrics.ReportWrites.WithLabelValues(w.source.Name, writeResult(prev, err)).Inc()
 	if err != nil && prev != nil {
 		prev.postponed = true
@@ -180,13 +180,13 @@ func (w *reportWriter) oldestPending() (oldest v1alpha1.FilePosition, ok bool) {
 	return oldest, ok
 }
 
-func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, next *written) error {
+// write writes the report over what was written before (prev, nil for none).
+func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, prev, next *written) error {
 	status, err := reportStatus(r, w.strategy, next.covered)
 	if err != nil {
 		return err
 	}
 	status.Compliance, status.Drift = next.scored.compliance, next.scored.drift
-	prev := w.written[r.Subject]
 	var apr *v1alpha1.AudiciaPolicyReport
 	if prev != nil {
 		apr = prev.report.DeepCopy()

@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -284,14 +285,8 @@ func (ix *Index) matching(subject v1alpha1.Subject, groups []string) []int {
 	for _, k := range keys {
 		hits = append(hits, ix.bySubject[k]...)
 	}
-	sort.Ints(hits)
-	out := hits[:0]
-	for i, h := range hits {
-		if i == 0 || h != hits[i-1] {
-			out = append(out, h)
-		}
-	}
-	return out
+	slices.Sort(hits)
+	return slices.Compact(hits)
 }
 
 // subjectKeys lists the binding-subject keys that apply to subject: its
@@ -335,14 +330,8 @@ func subjectKeys(subject v1alpha1.Subject, groups []string) []string {
 }
 
 func dedupe(s []string) []string {
-	sort.Strings(s)
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 func copyRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
