@@ -301,7 +301,7 @@ func TestContainsImpersonatedUser(t *testing.T) {
 	}
 }
 
-// TestStringEnd holds the word-at-a-time search for a string's end to the
+// TestStringEnd holds the fast search for a string's end to the
 // plain definition: each backslash escapes the byte after it.
 func TestStringEnd(t *testing.T) {
 	plain := func(b []byte) (int, bool) {

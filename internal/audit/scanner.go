@@ -185,9 +185,7 @@ func (s *scanner) rawStr() ([]byte, error) {
 	return body, nil
 }
 
-// skipString moves past a string whose opening quote is at s.i. Keys and
-// most values are short, so a plain loop looks at the first bytes before the
-// vectorised search takes over.
+// skipString moves past a string whose opening quote is at s.i.
 func (s *scanner) skipString() error {
 	if end, ok := stringEnd(s.b, s.i); ok {
 		s.i = end
@@ -197,30 +195,43 @@ func (s *scanner) skipString() error {
 }
 
 // stringEnd returns the index after the closing quote of the string whose
-// opening quote is at open. It looks at eight bytes per step for a quote or
-// a backslash (an escape, whose next byte it skips), which serves the short
-// keys and the long values of an audit event alike.
+// opening quote is at open. Keys and most values are short: the first
+// sixteen bytes are searched eight at a time for a quote or a backslash.
+// Longer values (user agents, annotations, messages) are searched for their
+// next quote with the vectorised bytes.IndexByte; a quote preceded by an odd
+// run of backslashes is escaped, and the search goes on after it.
 func stringEnd(b []byte, open int) (int, bool) {
 	i := open + 1
-	for {
-		for i+8 <= len(b) {
-			word := binary.LittleEndian.Uint64(b[i:])
-			if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				break
-			}
+	for range 2 {
+		if i+8 > len(b) {
+			break
+		}
+		word := binary.LittleEndian.Uint64(b[i:])
+		m := hasByte(word, '"') | hasByte(word, '\\')
+		if m == 0 {
 			i += 8
+			continue
 		}
-		for i < len(b) && b[i] != '"' && b[i] != '\\' {
-			i++
-		}
-		if i >= len(b) {
-			return 0, false
-		}
+		i += bits.TrailingZeros64(m) / 8
 		if b[i] == '"' {
 			return i + 1, true
 		}
-		i += 2 // an escape: the next byte is never the end
+		break // an escape: let the quote search below deal with it
+	}
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return 0, false
+		}
+		i += j
+		escapes := 0
+		for k := i - 1; k > open && b[k] == '\\'; k-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return i + 1, true
+		}
+		i++
 	}
 }
 
