@@ -41,6 +41,7 @@ type Decoder struct {
 
 	strings map[string]string
 	groups  map[string][]string
+	clock   secondMemo
 }
 
 // NewDecoder returns a Decoder with empty intern tables.
@@ -120,41 +121,86 @@ func (d *Decoder) decodeItems(items []byte, dst []Event) ([]Event, int, error) {
 	return dst, malformed, nil
 }
 
+// The keys of the objects the decoder reads, in kube-apiserver's order.
+var (
+	eventKeys = newKeyOrder("kind", "apiVersion", "level", "auditID", "stage", "requestURI", "verb",
+		"user", "impersonatedUser", "authenticationMetadata", "sourceIPs", "userAgent", "objectRef",
+		"responseStatus", "requestObject", "responseObject", "requestReceivedTimestamp", "stageTimestamp",
+		"annotations", "items")
+	userKeys      = newKeyOrder("username", "uid", "groups", "extra")
+	objectRefKeys = newKeyOrder("resource", "namespace", "name", "uid", "apiGroup", "apiVersion", "resourceVersion", "subresource")
+	statusKeys    = newKeyOrder("kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code")
+	// annotationKeys are the annotations the authorizer writes, sorted as
+	// JSON maps are.
+	annotationKeys = newKeyOrder("authorization.k8s.io/decision", "authorization.k8s.io/reason")
+)
+
+// Positions of the keys the decoder reads in their key orders; a test holds
+// them to the lists.
+const (
+	userUsername = 0
+	userGroups   = 2
+
+	refResource    = 0
+	refNamespace   = 1
+	refName        = 2
+	refAPIGroup    = 4
+	refSubresource = 7
+
+	statusCode = 7
+
+	annotationDecision = 0
+
+	eventKind                     = 0
+	eventAPIVersion               = 1
+	eventAuditID                  = 3
+	eventStage                    = 4
+	eventRequestURI               = 5
+	eventVerb                     = 6
+	eventUser                     = 7
+	eventImpersonatedUser         = 8
+	eventObjectRef                = 12
+	eventResponseStatus           = 13
+	eventRequestReceivedTimestamp = 16
+	eventAnnotations              = 18
+	eventItems                    = 19
+)
+
 // decodeEvent decodes one object into ev. When the object is an EventList it
 // returns the raw items array instead.
 func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 	var requestURI []byte
 	var list bool
-	err = s.object(func(key []byte) error {
-		switch string(key) {
-		case "kind":
+	err = s.object(eventKeys, func(field int) error {
+		switch field {
+		case eventKind:
 			v, err := s.str()
 			list = string(v) == "EventList"
 			return err
-		case "apiVersion":
+		case eventAPIVersion:
 			v, err := s.str()
 			ev.APIVersion = d.intern(v)
 			return err
-		case "auditID":
+		case eventAuditID:
 			v, err := s.str()
 			ev.AuditID = parseID(v)
 			return err
-		case "stage":
+		case eventStage:
 			v, err := s.str()
 			ev.Stage = parseStage(v)
 			if err == nil && ev.Stage == StageRequestReceived && d.SkipRequestReceived {
 				return errStopEarly
 			}
 			return err
-		case "verb":
+		case eventVerb:
 			v, err := s.str()
 			ev.Verb = d.intern(v)
 			return err
-		case "requestURI":
+		case eventRequestURI:
 			v, err := s.rawStr() // resolved only if it turns out to be needed
 			requestURI = v
 			return err
-		case "user":
+		case eventUser:
 			if err := d.decodeUser(s, &ev.User); err != nil {
 				return err
 			}
@@ -162,25 +208,25 @@ func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 				return errStopEarly
 			}
 			return nil
-		case "impersonatedUser":
+		case eventImpersonatedUser:
 			if s.null() {
 				return nil
 			}
 			ev.Impersonated = true
 			return d.decodeUser(s, &ev.ImpersonatedUser)
-		case "objectRef":
+		case eventObjectRef:
 			if s.null() {
 				return nil
 			}
 			ev.HasObjectRef = true
 			return d.decodeObjectRef(s, &ev.ObjectRef)
-		case "responseStatus":
+		case eventResponseStatus:
 			return d.decodeStatus(s, ev)
-		case "requestReceivedTimestamp":
-			return s.timestamp(&ev.RequestReceivedNanos)
-		case "annotations":
+		case eventRequestReceivedTimestamp:
+			return s.timestamp(&d.clock, &ev.RequestReceivedNanos)
+		case eventAnnotations:
 			return d.decodeAnnotations(s, ev)
-		case "items":
+		case eventItems:
 			if s.null() {
 				items = []byte("[]")
 				return nil
@@ -248,13 +294,13 @@ func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {
 	if s.null() {
 		return nil
 	}
-	return s.object(func(key []byte) error {
-		switch string(key) {
-		case "username":
+	return s.object(userKeys, func(field int) error {
+		switch field {
+		case userUsername:
 			v, err := s.str()
 			u.Username = d.intern(v)
 			return err
-		case "groups":
+		case userGroups:
 			g, err := d.groupList(s)
 			u.Groups = g
 			return err
@@ -264,24 +310,24 @@ func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {
 }
 
 func (d *Decoder) decodeObjectRef(s *scanner, o *ObjectRef) error {
-	return s.object(func(key []byte) error {
-		var field *string
-		switch string(key) {
-		case "resource":
-			field = &o.Resource
-		case "namespace":
-			field = &o.Namespace
-		case "name":
-			field = &o.Name
-		case "apiGroup":
-			field = &o.APIGroup
-		case "subresource":
-			field = &o.Subresource
+	return s.object(objectRefKeys, func(field int) error {
+		var dst *string
+		switch field {
+		case refResource:
+			dst = &o.Resource
+		case refNamespace:
+			dst = &o.Namespace
+		case refName:
+			dst = &o.Name
+		case refAPIGroup:
+			dst = &o.APIGroup
+		case refSubresource:
+			dst = &o.Subresource
 		default:
 			return s.skipValue()
 		}
 		v, err := s.str()
-		*field = d.intern(v)
+		*dst = d.intern(v)
 		return err
 	})
 }
@@ -290,8 +336,8 @@ func (d *Decoder) decodeStatus(s *scanner, ev *Event) error {
 	if s.null() {
 		return nil
 	}
-	return s.object(func(key []byte) error {
-		if string(key) == "code" {
+	return s.object(statusKeys, func(field int) error {
+		if field == statusCode {
 			n, err := s.int32()
 			ev.Code = n
 			return err
@@ -304,8 +350,8 @@ func (d *Decoder) decodeAnnotations(s *scanner, ev *Event) error {
 	if s.null() {
 		return nil
 	}
-	return s.object(func(key []byte) error {
-		if string(key) != "authorization.k8s.io/decision" {
+	return s.object(annotationKeys, func(field int) error {
+		if field != annotationDecision {
 			return s.skipValue()
 		}
 		v, err := s.str()

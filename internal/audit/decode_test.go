@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -194,12 +197,27 @@ func TestParseRFC3339UTC(t *testing.T) {
 	} {
 		want, err := parseTimeStd(s)
 		require.NoError(t, err)
-		got, ok := parseRFC3339UTC([]byte(s))
+		var fresh secondMemo
+		got, ok := fresh.parseRFC3339UTC([]byte(s))
 		require.True(t, ok, s)
 		assert.Equal(t, want, got, s)
+		// The same second again, with another fraction, from the memo.
+		again := strings.Replace(s, ":00Z", ":00.5Z", 1)
+		if again != s {
+			want, err := parseTimeStd(again)
+			require.NoError(t, err)
+			got, ok := fresh.parseRFC3339UTC([]byte(again))
+			require.True(t, ok, again)
+			assert.Equal(t, want, got, again)
+		}
 	}
 	for _, s := range []string{"2026-02-30T00:00:00Z", "2026-11-21T20:06:46+01:00", "2026-11-21T24:00:00Z", "2026-11-21T20:06:46.Z", "2026-11-21 20:06:46Z"} {
-		_, ok := parseRFC3339UTC([]byte(s))
+		var fresh, warm secondMemo
+		_, ok := fresh.parseRFC3339UTC([]byte(s))
+		assert.False(t, ok, s)
+		// Nor when the memo holds the second it starts with.
+		_, _ = warm.parseRFC3339UTC([]byte(s[:19] + "Z"))
+		_, ok = warm.parseRFC3339UTC([]byte(s))
 		assert.False(t, ok, s)
 	}
 }
@@ -327,4 +345,61 @@ func TestStringEnd(t *testing.T) {
 		require.Equal(t, wantOK, ok, "%q", b)
 		require.Equal(t, wantEnd, end, "%q", b)
 	}
+}
+
+// TestKeyPositions holds the decoder's named positions to its key orders.
+func TestKeyPositions(t *testing.T) {
+	tests := []struct {
+		order *keyOrder
+		pos   int
+		key   string
+	}{
+		{eventKeys, eventKind, "kind"},
+		{eventKeys, eventAPIVersion, "apiVersion"},
+		{eventKeys, eventAuditID, "auditID"},
+		{eventKeys, eventStage, "stage"},
+		{eventKeys, eventRequestURI, "requestURI"},
+		{eventKeys, eventVerb, "verb"},
+		{eventKeys, eventUser, "user"},
+		{eventKeys, eventImpersonatedUser, "impersonatedUser"},
+		{eventKeys, eventObjectRef, "objectRef"},
+		{eventKeys, eventResponseStatus, "responseStatus"},
+		{eventKeys, eventRequestReceivedTimestamp, "requestReceivedTimestamp"},
+		{eventKeys, eventAnnotations, "annotations"},
+		{eventKeys, eventItems, "items"},
+		{userKeys, userUsername, "username"},
+		{userKeys, userGroups, "groups"},
+		{objectRefKeys, refResource, "resource"},
+		{objectRefKeys, refNamespace, "namespace"},
+		{objectRefKeys, refName, "name"},
+		{objectRefKeys, refAPIGroup, "apiGroup"},
+		{objectRefKeys, refSubresource, "subresource"},
+		{statusKeys, statusCode, "code"},
+		{annotationKeys, annotationDecision, "authorization.k8s.io/decision"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, `"`+tt.key+`":`, tt.order.quoted[tt.pos])
+		assert.Equal(t, tt.pos, tt.order.index[tt.key])
+	}
+}
+
+// TestKeysInAnyOrder decodes an event whose keys come in an order no
+// producer writes, with whitespace around the colons, to the same fields.
+func TestKeysInAnyOrder(t *testing.T) {
+	line := readLines(t, sharedLogs(t)[0])[5]
+	want := decodeOne(t, line)
+	var fields map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(line, &fields))
+	keys := slices.Sorted(maps.Keys(fields))
+	slices.Reverse(keys)
+	var b bytes.Buffer
+	b.WriteString("{")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" , ")
+		}
+		fmt.Fprintf(&b, "%q : %s", k, fields[k])
+	}
+	b.WriteString("}")
+	assert.Equal(t, want, decodeOne(t, b.Bytes()), "%s", b.Bytes())
 }

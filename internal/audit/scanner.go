@@ -76,9 +76,37 @@ func (s *scanner) null() bool {
 	return false
 }
 
-// object calls member for each key of an object; member must consume the value.
-// Keys are handed over without resolving escapes: no key Audicia reads has any.
-func (s *scanner) object(member func(key []byte) error) error {
+// keyOrder lists the keys of one kind of object in the order kube-apiserver
+// writes them, the order of the fields of its Go types. Before reading a key
+// the general way (finding its closing quote, then comparing it with every
+// key wanted), the scanner compares the bytes in place with the keys that
+// usually come next: one short comparison that most keys pass. Keys may come
+// in any order or not at all; the order only makes the common case fast.
+type keyOrder struct {
+	quoted []string // each key as it appears in the JSON: `"key":`
+	index  map[string]int
+}
+
+// lookahead is how many keys after the last one the scanner tries in place:
+// enough to pass over the optional fields an object usually omits (an
+// event's impersonatedUser, requestObject and responseObject; a status's
+// message, reason and details). A key that does not start with the same
+// letter costs a single byte comparison.
+const lookahead = 6
+
+func newKeyOrder(keys ...string) *keyOrder {
+	o := &keyOrder{index: make(map[string]int, len(keys))}
+	for i, k := range keys {
+		o.quoted = append(o.quoted, `"`+k+`":`)
+		o.index[k] = i
+	}
+	return o
+}
+
+// object calls member for each key of an object with the key's position in
+// order, or -1 for a key not in it; member must consume the value. Keys are
+// not unescaped: no key Audicia reads has an escape.
+func (s *scanner) object(order *keyOrder, member func(field int) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
 	}
@@ -87,24 +115,18 @@ func (s *scanner) object(member func(key []byte) error) error {
 		s.i++
 		return nil
 	}
+	next := 0 // the key expected next
 	for {
 		s.ws()
-		if s.peek() != '"' {
-			return s.errorf("expected a key")
-		}
-		end, ok := stringEnd(s.b, s.i)
-		if !ok {
-			return s.errorf("unterminated string")
-		}
-		key := s.b[s.i+1 : end-1]
-		s.i = end
-		if s.peek() == ':' {
-			s.i++
-		} else if err := s.expect(':'); err != nil {
+		field, err := s.key(order, next)
+		if err != nil {
 			return err
 		}
+		if field >= 0 {
+			next = field + 1
+		}
 		s.ws()
-		if err := member(key); err != nil {
+		if err := member(field); err != nil {
 			return err
 		}
 		if s.i < len(s.b) && s.b[s.i] == ',' {
@@ -125,6 +147,37 @@ func (s *scanner) object(member func(key []byte) error) error {
 			return s.errorf("expected ',' or '}' in object")
 		}
 	}
+}
+
+// key reads a key and the colon after it, trying the keys of order from
+// position next in place first.
+func (s *scanner) key(order *keyOrder, next int) (field int, err error) {
+	rest := s.b[s.i:]
+	for k := next; k < next+lookahead && k < len(order.quoted); k++ {
+		q := order.quoted[k]
+		if len(rest) >= len(q) && rest[1] == q[1] && string(rest[:len(q)]) == q {
+			s.i += len(q)
+			return k, nil
+		}
+	}
+	if s.peek() != '"' {
+		return -1, s.errorf("expected a key")
+	}
+	end, ok := stringEnd(s.b, s.i)
+	if !ok {
+		return -1, s.errorf("unterminated string")
+	}
+	key := s.b[s.i+1 : end-1]
+	s.i = end
+	if s.peek() == ':' {
+		s.i++
+	} else if err := s.expect(':'); err != nil {
+		return -1, err
+	}
+	if field, found := order.index[string(key)]; found {
+		return field, nil
+	}
+	return -1, nil
 }
 
 // array calls elem for each element of an array; elem must consume it.
@@ -340,7 +393,7 @@ func (s *scanner) int32() (int32, error) {
 }
 
 // timestamp reads an RFC 3339 time into Unix nanoseconds. A null leaves it zero.
-func (s *scanner) timestamp(dst *int64) error {
+func (s *scanner) timestamp(clock *secondMemo, dst *int64) error {
 	if s.null() {
 		return nil
 	}
@@ -351,7 +404,7 @@ func (s *scanner) timestamp(dst *int64) error {
 	if len(v) == 0 {
 		return nil
 	}
-	if n, ok := parseRFC3339UTC(v); ok {
+	if n, ok := clock.parseRFC3339UTC(v); ok {
 		*dst = n
 		return nil
 	}
@@ -363,51 +416,78 @@ func (s *scanner) timestamp(dst *int64) error {
 	return nil
 }
 
+// secondMemo remembers the second of the last timestamp parsed: a log is
+// written in time order, so most events share their second with the one
+// before, and only the fraction is left to read.
+type secondMemo struct {
+	text [len("2006-01-02T15:04:05")]byte
+	unix int64
+	set  bool
+}
+
 // parseRFC3339UTC parses the form kube-apiserver writes,
 // `2006-01-02T15:04:05.999999999Z`, without allocating. Other forms (offsets)
 // report !ok and go to time.Parse.
-func parseRFC3339UTC(b []byte) (int64, bool) {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+func (m *secondMemo) parseRFC3339UTC(b []byte) (int64, bool) {
+	n := len(m.text)
+	if len(b) <= n || b[len(b)-1] != 'Z' {
 		return 0, false
 	}
-	num := func(from, to int) (int, bool) {
-		n := 0
-		for _, c := range b[from:to] {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
-	year, ok1 := num(0, 4)
-	month, ok2 := num(5, 7)
-	day, ok3 := num(8, 10)
-	hour, ok4 := num(11, 13)
-	minute, ok5 := num(14, 16)
-	sec, ok6 := num(17, 19)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
-		return 0, false
-	}
-	nanos := 0
-	if rest := b[19 : len(b)-1]; len(rest) > 0 {
-		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
-			return 0, false
-		}
-		frac, ok := num(20, len(b)-1)
+	if !m.set || string(b[:n]) != string(m.text[:]) {
+		secs, ok := parseSecond(b[:n])
 		if !ok {
 			return 0, false
 		}
-		for range 10 - len(rest) {
-			frac *= 10
+		copy(m.text[:], b[:n])
+		m.unix, m.set = secs, true
+	}
+	nanos := 0
+	if frac := b[n : len(b)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return 0, false
 		}
-		nanos = frac
+		digits, ok := decimal(frac[1:])
+		if !ok {
+			return 0, false
+		}
+		for range 10 - len(frac) {
+			digits *= 10
+		}
+		nanos = digits
+	}
+	return m.unix*1e9 + int64(nanos), true
+}
+
+// parseSecond parses `2006-01-02T15:04:05` into Unix seconds.
+func parseSecond(b []byte) (int64, bool) {
+	if b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	year, ok1 := decimal(b[0:4])
+	month, ok2 := decimal(b[5:7])
+	day, ok3 := decimal(b[8:10])
+	hour, ok4 := decimal(b[11:13])
+	minute, ok5 := decimal(b[14:16])
+	sec, ok6 := decimal(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
 	}
 	if day > daysIn(month, year) {
 		return 0, false
 	}
-	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec)
-	return secs*1e9 + int64(nanos), true
+	return daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec), true
+}
+
+// decimal reads a run of decimal digits.
+func decimal(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 func daysIn(month, year int) int {
