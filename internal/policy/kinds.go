@@ -212,21 +212,25 @@ func IsNonResourceVerb(verb string) bool {
 // subresources (their verbs are not known, and custom authorizers may check
 // made-up verbs) and for resources where `*` would add a privileged verb.
 func WildcardVerbs(apiGroup, resource string) (verbs []string, ok bool) {
+	verbs = wildcardVerbs(apiGroup, resource)
+	return slices.Clone(verbs), verbs != nil
+}
+
+// wildcardVerbs is WildcardVerbs without the copy, nil when not ok; the
+// caller must not change the slice.
+func wildcardVerbs(apiGroup, resource string) []string {
 	base, sub := splitResource(resource)
 	info, known := builtins[groupResource{apiGroup, base}]
-	if !known {
-		return nil, false
-	}
-	if sub == "" {
-		verbs = info.verbs
-	} else if !isVirtual(apiGroup, base) {
+	switch {
+	case !known:
+		return nil
+	case sub == "":
+		return info.verbs
+	case isVirtual(apiGroup, base):
 		// userextras/<key> looks like a subresource but is impersonation.
-		verbs = subresourceVerbs[sub]
+		return nil
 	}
-	if verbs == nil {
-		return nil, false
-	}
-	return slices.Clone(verbs), true
+	return subresourceVerbs[sub]
 }
 
 // isVirtual reports resources that exist only as RBAC names.

@@ -28,12 +28,10 @@ func SubjectSlug(s v1alpha1.Subject) string {
 	}
 	room := maxLabelLength - len(prefix) - hashLength - 2
 	readable = strings.Trim(truncate(sanitize(readable), room), "-")
-
-	parts := []string{prefix, readable, subjectHash(s)}
 	if readable == "" {
-		parts = []string{prefix, subjectHash(s)}
+		return prefix + "-" + subjectHash(s)
 	}
-	return strings.Join(parts, "-")
+	return prefix + "-" + readable + "-" + subjectHash(s)
 }
 
 // ObjectName is the name of the Role, ClusterRole and bindings generated for
@@ -58,13 +56,14 @@ func kindPrefix(k v1alpha1.SubjectKind) string {
 
 func subjectHash(s v1alpha1.Subject) string {
 	sum := sha256.Sum256([]byte(string(s.Kind) + "\x00" + s.Namespace + "\x00" + s.Name))
-	return hex.EncodeToString(sum[:])[:hashLength]
+	return hex.EncodeToString(sum[:hashLength/2])
 }
 
 // sanitize lower-cases s and turns every run of characters outside [a-z0-9]
 // into a single "-", trimmed at both ends.
 func sanitize(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	dash := false
 	for _, r := range strings.ToLower(s) {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {

@@ -84,6 +84,9 @@ func TestSuggestProperties(t *testing.T) {
 		ok = assert.True(t, addsNoVerbOrName(t, objs, observed, s), "case %d", i) && ok
 		ok = assert.True(t, rolesStayNamespaced(t, objs), "case %d", i) && ok
 		ok = assert.Equal(t, sp.Manifest, buildShuffled(t, rng, subject, observed, s), "case %d: order changed the YAML", i) && ok
+		rendered, err := policy.Render(policy.Objects(subject, sp))
+		require.NoError(t, err)
+		ok = assert.Equal(t, rendered, sp.Manifest, "case %d: Build's manifest is not Render(Objects)", i) && ok
 		if !ok {
 			t.Logf("strategy %+v\nobserved %+v\nmanifest:\n%s", s, observed, sp.Manifest)
 			return

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,15 +20,92 @@ const (
 )
 
 // Build computes the suggested policy for the subject's observed rules and
-// renders its manifest.
+// renders its manifest, the YAML of Objects(subject, sp).
 func Build(subject v1alpha1.Subject, rules []v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) (v1alpha1.SuggestedPolicy, error) {
 	sp := Suggest(rules, s)
-	manifest, err := Render(Objects(subject, sp))
-	if err != nil {
-		return v1alpha1.SuggestedPolicy{}, err
-	}
-	sp.Manifest = manifest
+	sp.Manifest = manifest(subject, sp)
 	return sp, nil
+}
+
+// manifest renders what Render(Objects(subject, sp)) renders without building
+// the objects: they differ only in their kind, namespace and rules, so what
+// they share is rendered once per subject (or once for all) instead of being
+// copied into maps and quoted again for each namespace. An analysis renders
+// tens of thousands of them.
+func manifest(subject v1alpha1.Subject, sp v1alpha1.SuggestedPolicy) string {
+	hasRoles := slices.ContainsFunc(sp.NamespaceRules, func(nr v1alpha1.NamespaceRules) bool { return len(nr.Rules) > 0 })
+	if len(sp.ClusterRules) == 0 && !hasRoles {
+		return ""
+	}
+	clusterRoles, roles := renderRoleYAML(subject, len(sp.ClusterRules) > 0, hasRoles)
+	return render(func(b []byte) []byte {
+		if len(sp.ClusterRules) > 0 {
+			b = clusterRoles.append(b, "", sp.ClusterRules)
+		}
+		for _, nr := range sp.NamespaceRules {
+			if len(nr.Rules) > 0 {
+				b = roles.append(b, nr.Namespace, nr.Rules)
+			}
+		}
+		return b
+	})
+}
+
+// roleKind is a kind of role and the kind of its binding, with the type
+// lines that start their documents.
+type roleKind struct {
+	role, roleType, bindingType string
+}
+
+var (
+	clusterRoleKind    = newRoleKind("ClusterRole", "ClusterRoleBinding")
+	namespacedRoleKind = newRoleKind("Role", "RoleBinding")
+)
+
+func newRoleKind(role, binding string) roleKind {
+	return roleKind{role: role, roleType: string(appendTypeMeta(nil, role)), bindingType: string(appendTypeMeta(nil, binding))}
+}
+
+// roleYAML is the YAML a subject's roles of one kind and their bindings
+// share: all but the namespace and the rules.
+type roleYAML struct {
+	*roleKind
+	metadata, bindingBody string
+}
+
+// renderRoleYAML renders the shared YAML of the subject's ClusterRole and
+// Roles, those wanted, into one string, which they slice.
+func renderRoleYAML(subject v1alpha1.Subject, clusterRole, roles bool) (cluster, namespaced roleYAML) {
+	name := ObjectName(subject)
+	meta := objectMeta(name, subject.String(), "")
+	subjects := bindingSubjects(subject)
+	// Room for the usual parts, on the stack.
+	b := appendMetadata(make([]byte, 0, 1024), &meta)
+	i := len(b)
+	if clusterRole {
+		b = appendBinding(b, roleRef(clusterRoleKind.role, name), subjects)
+	}
+	j := len(b)
+	if roles {
+		b = appendBinding(b, roleRef(namespacedRoleKind.role, name), subjects)
+	}
+	all := string(b)
+	return roleYAML{&clusterRoleKind, all[:i], all[i:j]}, roleYAML{&namespacedRoleKind, all[:i], all[j:]}
+}
+
+// append appends a role and its binding, after the documents so far.
+func (r *roleYAML) append(b []byte, namespace string, rules []rbacv1.PolicyRule) []byte {
+	if len(b) > 0 {
+		b = append(b, "---\n"...)
+	}
+	b = append(b, r.roleType...)
+	b = append(b, r.metadata...)
+	b = appendRules(appendNamespace(b, namespace), rules)
+	b = append(b, "---\n"...)
+	b = append(b, r.bindingType...)
+	b = append(b, r.metadata...)
+	b = appendNamespace(b, namespace)
+	return append(b, r.bindingBody...)
 }
 
 // Objects returns the RBAC objects that grant sp to the subject: the
@@ -60,7 +139,7 @@ func Objects(subject v1alpha1.Subject, sp v1alpha1.SuggestedPolicy) []client.Obj
 }
 
 func typeMeta(kind string) metav1.TypeMeta {
-	return metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: kind}
+	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
 }
 
 // objectMeta is the metadata of a generated object; each object gets its own
@@ -101,32 +180,20 @@ func copyRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 // Only what a reviewer should see is written (no server-set fields), with
 // keys in sorted order, so equal objects give identical bytes.
 func Render(objs []client.Object) (string, error) {
-	var w yamlWriter
-	w.b.Grow(sizeHint(objs))
-	for i, obj := range objs {
-		if i > 0 {
-			w.b.WriteString("---\n")
+	var err error
+	out := render(func(b []byte) []byte {
+		for i, obj := range objs {
+			if i > 0 {
+				b = append(b, "---\n"...)
+			}
+			if b, err = appendObject(b, obj); err != nil {
+				break
+			}
 		}
-		if err := w.object(obj); err != nil {
-			return "", err
-		}
+		return b
+	})
+	if err != nil {
+		return "", err
 	}
-	return w.b.String(), nil
-}
-
-// sizeHint is about the size of the objects as YAML (a little more, measured
-// on generated logs), so that a manifest is allocated once instead of grown
-// by copying.
-func sizeHint(objs []client.Object) int {
-	n := 0
-	for _, obj := range objs {
-		n += 256
-		switch o := obj.(type) {
-		case *rbacv1.ClusterRole:
-			n += 192 * len(o.Rules)
-		case *rbacv1.Role:
-			n += 192 * len(o.Rules)
-		}
-	}
-	return n
+	return out, nil
 }

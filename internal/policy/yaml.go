@@ -6,146 +6,182 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// yamlWriter emits the four RBAC kinds as YAML directly. A general encoder
-// goes through JSON and a YAML document tree per object, which is most of
-// the time of an analysis with thousands of subjects; these objects have a
-// fixed, small shape, so writing it is simple. Keys come in sorted order and
-// only set fields are written, as a general encoder would. All documents of
-// a manifest go into one buffer, piece by piece: a subject can have
-// thousands of objects, and joining strings per line or per document would
-// allocate for each.
-type yamlWriter struct {
-	b strings.Builder
+// The append functions write the four RBAC kinds as YAML directly. A general
+// encoder goes through JSON and a YAML document tree per object, which is
+// most of the time of an analysis with thousands of subjects; these objects
+// have a fixed, small shape, so writing it is simple. Keys come in sorted
+// order and only set fields are written, as a general encoder would.
+//
+// A manifest is written in tens of thousands of small pieces, all appended
+// to one buffer held in a local variable: joining strings per line or per
+// document would allocate for each, and even a strings.Builder stores its
+// buffer, a pointer the garbage collector watches, at every write.
+
+// buffers hold manifests while they are written: a manifest's size is not
+// known until it is, so each is copied out at its size and its buffer kept
+// for the next, unless it grew beyond maxPooledBuffer, which a few huge
+// subjects would otherwise keep allocated.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuffer = 4 << 20
+
+// render returns what write appends to an empty buffer.
+func render(write func(b []byte) []byte) string {
+	bp := buffers.Get().(*[]byte)
+	b := write((*bp)[:0])
+	s := string(b)
+	if cap(b) <= maxPooledBuffer {
+		*bp = b
+		buffers.Put(bp)
+	}
+	return s
 }
 
-func (w *yamlWriter) object(obj client.Object) error {
+func appendObject(b []byte, obj client.Object) ([]byte, error) {
 	switch o := obj.(type) {
 	case *rbacv1.ClusterRole:
-		w.header("ClusterRole", &o.ObjectMeta)
-		w.rules(o.Rules)
+		b = appendRules(appendHeader(b, "ClusterRole", &o.ObjectMeta), o.Rules)
 	case *rbacv1.Role:
-		w.header("Role", &o.ObjectMeta)
-		w.rules(o.Rules)
+		b = appendRules(appendHeader(b, "Role", &o.ObjectMeta), o.Rules)
 	case *rbacv1.ClusterRoleBinding:
-		w.header("ClusterRoleBinding", &o.ObjectMeta)
-		w.binding(o.RoleRef, o.Subjects)
+		b = appendBinding(appendHeader(b, "ClusterRoleBinding", &o.ObjectMeta), o.RoleRef, o.Subjects)
 	case *rbacv1.RoleBinding:
-		w.header("RoleBinding", &o.ObjectMeta)
-		w.binding(o.RoleRef, o.Subjects)
+		b = appendBinding(appendHeader(b, "RoleBinding", &o.ObjectMeta), o.RoleRef, o.Subjects)
 	default:
-		return fmt.Errorf("render: %T is not an RBAC Role, ClusterRole or binding", obj)
+		return b, fmt.Errorf("render: %T is not an RBAC Role, ClusterRole or binding", obj)
 	}
-	return nil
+	return b, nil
 }
 
 // spaces serves indentation; the deepest is a few levels.
 const spaces = "        "
 
-// line writes `key: value`, or `key:` when value is empty, indented. prefix
-// comes before the key: the "- " that starts a list item, or nothing.
-func (w *yamlWriter) line(indent int, prefix, key, value string) {
-	w.b.WriteString(spaces[:indent])
-	w.b.WriteString(prefix)
-	w.b.WriteString(key)
-	w.b.WriteByte(':')
+// appendLine appends `key: value`, or `key:` when value is empty, indented.
+// prefix comes before the key: the "- " that starts a list item, or nothing.
+func appendLine(b []byte, indent int, prefix, key, value string) []byte {
+	b = append(b, spaces[:indent]...)
+	b = append(b, prefix...)
+	b = append(b, key...)
+	b = append(b, ':')
 	if value != "" {
-		w.b.WriteByte(' ')
-		w.b.WriteString(value)
+		b = append(b, ' ')
+		b = append(b, value...)
 	}
-	w.b.WriteByte('\n')
+	return append(b, '\n')
 }
 
-func (w *yamlWriter) header(kind string, meta *metav1.ObjectMeta) {
-	w.line(0, "", "apiVersion", rbacv1.SchemeGroupVersion.String())
-	w.line(0, "", "kind", kind)
-	w.line(0, "", "metadata", "")
-	w.stringMap(2, "annotations", meta.Annotations)
-	w.stringMap(2, "labels", meta.Labels)
-	w.line(2, "", "name", scalar(meta.Name))
-	if meta.Namespace != "" {
-		w.line(2, "", "namespace", scalar(meta.Namespace))
-	}
+// apiVersion of the four kinds, worked out once: it is written in every
+// document.
+var apiVersion = rbacv1.SchemeGroupVersion.String()
+
+func appendHeader(b []byte, kind string, meta *metav1.ObjectMeta) []byte {
+	b = appendTypeMeta(b, kind)
+	b = appendMetadata(b, meta)
+	return appendNamespace(b, meta.Namespace)
 }
 
-func (w *yamlWriter) stringMap(indent int, key string, m map[string]string) {
+func appendTypeMeta(b []byte, kind string) []byte {
+	b = appendLine(b, 0, "", "apiVersion", apiVersion)
+	return appendLine(b, 0, "", "kind", kind)
+}
+
+// appendMetadata appends the metadata up to the namespace, which the objects
+// generated for a subject all share.
+func appendMetadata(b []byte, meta *metav1.ObjectMeta) []byte {
+	b = appendLine(b, 0, "", "metadata", "")
+	b = appendStringMap(b, 2, "annotations", meta.Annotations)
+	b = appendStringMap(b, 2, "labels", meta.Labels)
+	return appendLine(b, 2, "", "name", scalar(meta.Name))
+}
+
+// appendNamespace appends the namespace line of a namespaced object.
+func appendNamespace(b []byte, ns string) []byte {
+	if ns == "" {
+		return b
+	}
+	return appendLine(b, 2, "", "namespace", scalar(ns))
+}
+
+func appendStringMap(b []byte, indent int, key string, m map[string]string) []byte {
 	if len(m) == 0 {
-		return
+		return b
 	}
-	w.line(indent, "", key, "")
+	b = appendLine(b, indent, "", key, "")
 	if len(m) == 1 { // what Audicia writes: nothing to sort
 		for k, v := range m {
-			w.line(indent+2, "", scalar(k), scalar(v))
+			b = appendLine(b, indent+2, "", scalar(k), scalar(v))
 		}
-		return
+		return b
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		w.line(indent+2, "", scalar(k), scalar(m[k]))
+		b = appendLine(b, indent+2, "", scalar(k), scalar(m[k]))
 	}
+	return b
 }
 
-// list writes a sequence of scalars under key; the first item of a rule
-// carries the rule's "- " marker.
-func (w *yamlWriter) list(first *bool, key string, items []string) {
+// appendList appends a sequence of scalars under key; the first item of a
+// rule carries the rule's "- " marker.
+func appendList(b []byte, first *bool, key string, items []string) []byte {
 	if len(items) == 0 {
-		return
+		return b
 	}
 	if *first {
-		w.line(0, "- ", key, "")
+		b = appendLine(b, 0, "- ", key, "")
 		*first = false
 	} else {
-		w.line(2, "", key, "")
+		b = appendLine(b, 2, "", key, "")
 	}
 	for _, it := range items {
-		w.b.WriteString("  - ")
-		w.b.WriteString(scalar(it))
-		w.b.WriteByte('\n')
+		b = append(b, "  - "...)
+		b = append(b, scalar(it)...)
+		b = append(b, '\n')
 	}
+	return b
 }
 
-func (w *yamlWriter) rules(rules []rbacv1.PolicyRule) {
+func appendRules(b []byte, rules []rbacv1.PolicyRule) []byte {
 	if len(rules) == 0 {
-		w.line(0, "", "rules", "[]")
-		return
+		return appendLine(b, 0, "", "rules", "[]")
 	}
-	w.line(0, "", "rules", "")
-	for _, r := range rules {
+	b = appendLine(b, 0, "", "rules", "")
+	for i := range rules {
+		r := &rules[i]
 		first := true
-		w.list(&first, "apiGroups", r.APIGroups)
-		w.list(&first, "nonResourceURLs", r.NonResourceURLs)
-		w.list(&first, "resourceNames", r.ResourceNames)
-		w.list(&first, "resources", r.Resources)
-		w.list(&first, "verbs", r.Verbs)
+		b = appendList(b, &first, "apiGroups", r.APIGroups)
+		b = appendList(b, &first, "nonResourceURLs", r.NonResourceURLs)
+		b = appendList(b, &first, "resourceNames", r.ResourceNames)
+		b = appendList(b, &first, "resources", r.Resources)
+		b = appendList(b, &first, "verbs", r.Verbs)
 	}
+	return b
 }
 
-func (w *yamlWriter) binding(ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
-	w.line(0, "", "roleRef", "")
-	w.line(2, "", "apiGroup", scalar(ref.APIGroup))
-	w.line(2, "", "kind", scalar(ref.Kind))
-	w.line(2, "", "name", scalar(ref.Name))
+func appendBinding(b []byte, ref rbacv1.RoleRef, subjects []rbacv1.Subject) []byte {
+	b = appendLine(b, 0, "", "roleRef", "")
+	b = appendLine(b, 2, "", "apiGroup", scalar(ref.APIGroup))
+	b = appendLine(b, 2, "", "kind", scalar(ref.Kind))
+	b = appendLine(b, 2, "", "name", scalar(ref.Name))
 	if len(subjects) == 0 {
-		return
+		return b
 	}
-	w.line(0, "", "subjects", "")
+	b = appendLine(b, 0, "", "subjects", "")
 	for _, s := range subjects {
 		prefix := "- "
-		field := func(key, value string) {
-			if value != "" {
-				w.line(0, prefix, key, scalar(value))
+		for _, field := range [...][2]string{{"apiGroup", s.APIGroup}, {"kind", s.Kind}, {"name", s.Name}, {"namespace", s.Namespace}} {
+			if field[1] != "" {
+				b = appendLine(b, 0, prefix, field[0], scalar(field[1]))
 				prefix = "  "
 			}
 		}
-		field("apiGroup", s.APIGroup)
-		field("kind", s.Kind)
-		field("name", s.Name)
-		field("namespace", s.Namespace)
 	}
+	return b
 }
 
 // isPlainScalar reports strings YAML reads back as the same string without
@@ -179,6 +215,12 @@ func isAlnum(c byte) bool {
 // quotes serve printable text without quotes; anything else gets a
 // double-quoted string with escapes.
 func scalar(s string) string {
+	switch s { // the quoted values most rules have, without building them
+	case "": // the core API group
+		return `""`
+	case rbacv1.VerbAll:
+		return "'*'"
+	}
 	special := yamlSpecial(s)
 	switch {
 	case isPlainScalar(s) && !special:
