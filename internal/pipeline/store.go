@@ -3,7 +3,9 @@ package pipeline
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
+	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -20,18 +22,65 @@ type atomID uint32
 type atomTable struct {
 	ids   map[Atom]atomID
 	atoms []Atom
+	// recent remembers atoms by the identity of their strings. The decoder
+	// shares the strings of repeated values, so most requests carry the very
+	// strings of an atom seen before; comparing five pointers is much
+	// cheaper than hashing and comparing five strings in ids.
+	recent [recentAtoms]recentAtom
+}
+
+// recentAtoms is the size of atomTable.recent, a power of two.
+const recentAtoms = 1 << 12
+
+type recentAtom struct {
+	atom Atom
+	id   atomID
+	set  bool
 }
 
 func newAtomTable() *atomTable { return &atomTable{ids: make(map[Atom]atomID)} }
 
 func (t *atomTable) id(a Atom) atomID {
-	if id, ok := t.ids[a]; ok {
-		return id
+	slot := &t.recent[a.identityHash()&(recentAtoms-1)]
+	if slot.set && a.sameStrings(&slot.atom) {
+		return slot.id
 	}
-	id := atomID(len(t.atoms))
-	t.atoms = append(t.atoms, a)
-	t.ids[a] = id
+	id, ok := t.ids[a]
+	if !ok {
+		id = atomID(len(t.atoms))
+		t.atoms = append(t.atoms, a)
+		t.ids[a] = id
+	}
+	*slot = recentAtom{atom: a, id: id, set: true}
 	return id
+}
+
+// identityHash hashes where the atom's strings are, not what they hold.
+func (a *Atom) identityHash() uint64 {
+	h := uint64(0)
+	for _, s := range [...]string{a.APIGroup, a.Resource, a.NonResourceURL, a.Namespace, a.Verb} {
+		h = (h ^ stringIdentity(s)) * 0x9e3779b97f4a7c15
+	}
+	return h >> 32
+}
+
+// sameStrings reports whether both atoms hold the very same strings: then
+// they are equal. Equal atoms with copies of the strings are not the same.
+func (a *Atom) sameStrings(b *Atom) bool {
+	return sameString(a.APIGroup, b.APIGroup) && sameString(a.Resource, b.Resource) &&
+		sameString(a.NonResourceURL, b.NonResourceURL) && sameString(a.Namespace, b.Namespace) &&
+		sameString(a.Verb, b.Verb)
+}
+
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
+}
+
+func stringIdentity(s string) uint64 {
+	if len(s) == 0 {
+		return 0
+	}
+	return uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) + uint64(len(s))
 }
 
 // ruleStats aggregates the requests of one atom of one subject.
@@ -231,14 +280,23 @@ func sortedNames(names []string) []string {
 	return slices.Sorted(slices.Values(names))
 }
 
+// compareRules orders rules by their atom. It runs for every pair a sort
+// compares, so it stops at the first field that differs, which cmp.Or,
+// comparing all five first, would not.
 func compareRules(a, b v1alpha1.ObservedRule) int {
-	return cmp.Or(
-		cmp.Compare(a.APIGroup, b.APIGroup),
-		cmp.Compare(a.Resource, b.Resource),
-		cmp.Compare(a.NonResourceURL, b.NonResourceURL),
-		cmp.Compare(a.Namespace, b.Namespace),
-		cmp.Compare(a.Verb, b.Verb),
-	)
+	if c := strings.Compare(a.APIGroup, b.APIGroup); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Resource, b.Resource); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.NonResourceURL, b.NonResourceURL); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Verb, b.Verb)
 }
 
 // CompareSubjects orders subjects by kind, namespace and name.
