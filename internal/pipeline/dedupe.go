@@ -25,25 +25,28 @@ func (d *dedupe) seen(id audit.ID) bool {
 	if d.cur.slots == nil {
 		d.cur, d.prev = newIDSet(d.size), newIDSet(d.size)
 	}
-	slot, found := d.cur.find(id)
+	slot, tag, found := d.cur.find(id)
 	if found || d.prev.contains(id) {
 		return true
 	}
 	if d.cur.len() >= d.size {
 		d.prev, d.cur = d.cur, d.prev
 		d.cur.reset()
-		slot, _ = d.cur.find(id)
+		slot, tag, _ = d.cur.find(id)
 	}
-	d.cur.insert(slot, id)
+	d.cur.insert(slot, tag, id)
 	return false
 }
 
 // idSet is a set of audit IDs in an open-addressing table. Every event goes
 // through it, and a table of the 16-byte IDs themselves, probed linearly, is
-// several times cheaper than a map. The zero ID marks an empty slot, so it
-// is kept aside.
+// several times cheaper than a map. Beside each slot is a one-byte tag from
+// the ID's hash (zero for an empty slot): most IDs looked up are new, and
+// probing the small tags, which stay in cache, tells so without loading the
+// large slots. The zero ID marks an empty slot, so it is kept aside.
 type idSet struct {
 	slots   []audit.ID
+	tags    []uint8
 	shift   uint // 64 - log2(len(slots))
 	n       int
 	hasZero bool
@@ -53,50 +56,56 @@ type idSet struct {
 // sequences stay short.
 func newIDSet(size int) idSet {
 	logSlots := max(bits.Len(uint(2*size-1)), 3)
-	return idSet{slots: make([]audit.ID, 1<<logSlots), shift: uint(64 - logSlots)}
+	return idSet{slots: make([]audit.ID, 1<<logSlots), tags: make([]uint8, 1<<logSlots), shift: uint(64 - logSlots)}
 }
 
 func (s *idSet) len() int { return s.n }
 
-// home is id's first slot. Real IDs are random, but test and hand-made ones
-// may differ in a byte or two: a Fibonacci hash of both halves spreads them.
-func (s *idSet) home(id audit.ID) int {
+// hash spreads IDs over the table. Real IDs are random, but test and
+// hand-made ones may differ in a byte or two: a Fibonacci hash of both
+// halves spreads them.
+func hash(id audit.ID) uint64 {
 	h := binary.LittleEndian.Uint64(id[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(id[8:]), 31)
-	return int((h * 0x9e3779b97f4a7c15) >> s.shift)
+	return h * 0x9e3779b97f4a7c15
 }
 
-// find returns the slot holding id, or the empty slot where it would go.
-func (s *idSet) find(id audit.ID) (slot int, found bool) {
+// find returns the slot holding id, or the empty slot where it would go,
+// with the tag of id.
+func (s *idSet) find(id audit.ID) (slot int, tag uint8, found bool) {
 	if id.IsZero() {
-		return -1, s.hasZero
+		return -1, 0, s.hasZero
 	}
+	h := hash(id)
+	tag = uint8(h>>24) | 1 // bits that do not choose the slot; never 0
 	mask := len(s.slots) - 1
-	for i := s.home(id); ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case id:
-			return i, true
-		case audit.ID{}:
-			return i, false
+	for i := int(h >> s.shift); ; i = (i + 1) & mask {
+		switch s.tags[i] {
+		case 0:
+			return i, tag, false
+		case tag:
+			if s.slots[i] == id {
+				return i, tag, true
+			}
 		}
 	}
 }
 
 func (s *idSet) contains(id audit.ID) bool {
-	_, found := s.find(id)
+	_, _, found := s.find(id)
 	return found
 }
 
 // insert puts id, not yet in the set, into the slot find returned for it.
-func (s *idSet) insert(slot int, id audit.ID) {
+func (s *idSet) insert(slot int, tag uint8, id audit.ID) {
 	if slot < 0 {
 		s.hasZero = true
 	} else {
-		s.slots[slot] = id
+		s.slots[slot], s.tags[slot] = id, tag
 	}
 	s.n++
 }
 
 func (s *idSet) reset() {
-	clear(s.slots)
+	clear(s.tags)
 	s.n, s.hasZero = 0, false
 }

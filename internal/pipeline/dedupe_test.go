@@ -1,0 +1,55 @@
+package pipeline
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/audicia/audicia/internal/audit"
+)
+
+// mapDedupe is dedupe's behaviour written with maps: two generations of
+// IDs, the older forgotten when the newer holds size.
+type mapDedupe struct {
+	size      int
+	cur, prev map[audit.ID]bool
+}
+
+func (m *mapDedupe) seen(id audit.ID) bool {
+	if m.cur[id] || m.prev[id] {
+		return true
+	}
+	if len(m.cur) >= m.size {
+		m.prev, m.cur = m.cur, map[audit.ID]bool{}
+	}
+	m.cur[id] = true
+	return false
+}
+
+func TestDedupeAgreesWithMaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	// A pool of IDs drawn from again and again: random ones, hand-made ones
+	// that differ in one byte, and the zero ID.
+	var pool []audit.ID
+	for i := range 3000 {
+		var id audit.ID
+		if i%3 == 0 {
+			id[i%16] = byte(i / 16)
+		} else {
+			for j := range id {
+				id[j] = byte(rng.Uint32())
+			}
+		}
+		pool = append(pool, id)
+	}
+	pool = append(pool, audit.ID{})
+	for _, size := range []int{1, 7, 100, 1000} {
+		d := newDedupe(size)
+		m := &mapDedupe{size: size, cur: map[audit.ID]bool{}, prev: map[audit.ID]bool{}}
+		for i := range 200000 {
+			id := pool[rng.IntN(len(pool))]
+			require.Equal(t, m.seen(id), d.seen(id), "size %d, event %d, id %s", size, i, id)
+		}
+	}
+}
