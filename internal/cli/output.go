@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -99,13 +101,17 @@ type jsonOutput struct {
 	w               *bufio.Writer
 	reportNamespace string
 	count           int
+	// buffers holds the encoded reports already written, for reuse: the
+	// output is as large as everything analyze allocates besides.
+	buffers sync.Pool
 }
 
 func (j *jsonOutput) prepare(s *subjectOutput) error {
 	// Room for the observed and suggested rules (about 250 bytes an observed
 	// rule) and the manifest with its escapes, so that the buffer seldom grows.
 	size := 1024 + 256*len(s.report.Rules) + len(s.policy.Manifest)*9/8
-	data, err := appendReport(make([]byte, 0, size), reportObject(s, j.reportNamespace))
+	buf, _ := j.buffers.Get().([]byte)
+	data, err := appendReport(slices.Grow(buf[:0], size), reportObject(s, j.reportNamespace))
 	s.encoded = data
 	return err
 }
@@ -118,6 +124,8 @@ func (j *jsonOutput) write(s *subjectOutput) error {
 	}
 	j.count++
 	_, err := j.w.Write(s.encoded)
+	j.buffers.Put(s.encoded[:0]) //nolint:staticcheck // a slice header is small next to the report it names
+	s.encoded = nil
 	return err
 }
 
