@@ -63,6 +63,10 @@ func (d *Decoder) Decode(data []byte, dst []Event) (out []Event, malformed int, 
 		return dst, 0, s.errorf("expected '{'")
 	}
 	var ev Event
+	if d.decodeLaidOut(data, &ev) {
+		return append(dst, ev), 0, nil
+	}
+	ev = Event{}
 	items, err := d.decodeEvent(&s, &ev)
 	if err != nil {
 		return dst, 0, err

@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/audicia/audicia/test/bench"
 )
 
 // sharedLogs are audit logs written by a real kube-apiserver.
@@ -234,6 +236,19 @@ func FuzzDecode(f *testing.F) {
 		dec := NewDecoder()
 		_, _, _ = dec.Decode(data, nil) // must not panic, whatever the input
 
+		// What the straight path takes, the general decoder reads the same.
+		for _, skip := range []bool{false, true} {
+			fast, general := NewDecoder(), NewDecoder()
+			fast.SkipRequestReceived, fast.SkipSystemUsers = skip, skip
+			general.SkipRequestReceived, general.SkipSystemUsers = skip, skip
+			var ev Event
+			if fast.decodeLaidOut(data, &ev) {
+				want, err := generalDecode(general, data)
+				require.NoError(t, err, "%s", data)
+				require.Equal(t, want[0], ev, "%s", data)
+			}
+		}
+
 		// For any event the upstream types accept, their canonical encoding
 		// must decode to the same fields.
 		var up auditv1.Event
@@ -402,4 +417,48 @@ func TestKeysInAnyOrder(t *testing.T) {
 	}
 	b.WriteString("}")
 	assert.Equal(t, want, decodeOne(t, b.Bytes()), "%s", b.Bytes())
+}
+
+// generalDecode decodes data with the general decoder only.
+func generalDecode(d *Decoder, data []byte) ([]Event, error) {
+	s := scanner{b: data}
+	var ev Event
+	items, err := d.decodeEvent(&s, &ev)
+	if err != nil || items != nil {
+		return nil, err
+	}
+	s.ws()
+	if !s.eof() || !isEvent(&ev) {
+		return nil, errors.New("not one event")
+	}
+	return []Event{ev}, nil
+}
+
+// TestLaidOutAgreesWithGeneral decodes every line of the real logs both
+// ways, with each early stop, and checks that the straight path takes them
+// all: they are what kube-apiserver writes.
+func TestLaidOutAgreesWithGeneral(t *testing.T) {
+	logs := map[string][][]byte{}
+	for _, path := range sharedLogs(t) {
+		logs[path] = readLines(t, path)
+	}
+	// And the synthetic log of the benchmarks, which must measure this path.
+	var synthetic bytes.Buffer
+	_, err := bench.Generate(&synthetic, 3000, 1)
+	require.NoError(t, err)
+	logs["synthetic"] = bytes.Split(bytes.TrimSpace(synthetic.Bytes()), []byte("\n"))
+	for _, skip := range []bool{false, true} {
+		for path, lines := range logs {
+			for i, line := range lines {
+				fast, general := NewDecoder(), NewDecoder()
+				fast.SkipRequestReceived, fast.SkipSystemUsers = skip, skip
+				general.SkipRequestReceived, general.SkipSystemUsers = skip, skip
+				var ev Event
+				require.True(t, fast.decodeLaidOut(line, &ev), "%s:%d is laid out as kube-apiserver writes", path, i+1)
+				want, err := generalDecode(general, line)
+				require.NoError(t, err)
+				require.Equal(t, want[0], ev, "%s:%d", path, i+1)
+			}
+		}
+	}
 }

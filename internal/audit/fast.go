@@ -1,0 +1,343 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// This file decodes events laid out exactly as kube-apiserver writes them:
+// compact JSON with the fields in the order of the audit.k8s.io Go types.
+// Nearly every line of a real log is such an event, so it is read straight
+// through, each key compared in place with the one expected, without the
+// general decoder's calls per key and per value. At the first byte that is
+// not as expected (another producer, an escape in a value that is kept, a
+// field out of order) decodeLaidOut gives up and the
+// line is decoded the general way, from its start: the result is the same
+// either way, only the time differs. Tests hold both to each other on real
+// logs and on fuzzed input.
+
+// cursor reads a line from left to right.
+type cursor struct {
+	b []byte
+	i int
+}
+
+// lit consumes s if the line continues with it.
+func (c *cursor) lit(s string) bool {
+	if len(c.b)-c.i >= len(s) && string(c.b[c.i:c.i+len(s)]) == s {
+		c.i += len(s)
+		return true
+	}
+	return false
+}
+
+// plain reads the rest of a string whose opening quote has been consumed,
+// and the closing quote. ok is false when the string holds an escape: the
+// value would need unescaping, which only the general decoder does.
+func (c *cursor) plain() (body []byte, ok bool) {
+	start := c.i
+	end, escaped := quoteEnd(c.b, start)
+	if end < 0 || escaped {
+		return nil, false
+	}
+	c.i = end + 1
+	return c.b[start:end], true
+}
+
+// skipString moves past the rest of a string whose opening quote has been
+// consumed, escapes and all.
+func (c *cursor) skipString() bool {
+	end, _ := quoteEnd(c.b, c.i)
+	if end < 0 {
+		return false
+	}
+	c.i = end + 1
+	return true
+}
+
+// skipValue moves past any JSON value with the general scanner.
+func (c *cursor) skipValue() bool {
+	s := scanner{b: c.b, i: c.i}
+	if s.skipValue() != nil {
+		return false
+	}
+	c.i = s.i
+	return true
+}
+
+// quoteEnd returns the index of the quote that ends the string whose body
+// starts at i, or -1, and whether the body holds a backslash. Like
+// stringEnd, it looks at the first sixteen bytes eight at a time, then
+// leaves long strings to the vectorised search.
+func quoteEnd(b []byte, i int) (end int, escaped bool) {
+	for range 2 {
+		if i+8 > len(b) {
+			break
+		}
+		word := binary.LittleEndian.Uint64(b[i:])
+		if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			if b[i] == '"' {
+				return i, false
+			}
+			break
+		}
+		i += 8
+	}
+	start := i
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return -1, false
+		}
+		i += j
+		k := i - 1
+		for k >= start && b[k] == '\\' {
+			k--
+		}
+		if (i-1-k)%2 == 0 {
+			return i, bytes.IndexByte(b[start:i], '\\') >= 0
+		}
+		i++
+	}
+}
+
+// decodeLaidOut decodes a line laid out as kube-apiserver writes it into ev,
+// with the same early stops as the general decoder. It reports false, with
+// ev in any state, when the line is laid out otherwise.
+func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
+	c := cursor{b: line}
+	if !c.lit(`{"kind":"Event","apiVersion":"`) {
+		return false
+	}
+	v, ok := c.plain()
+	if !ok || !c.lit(`,"level":"`) || !c.skipString() || !c.lit(`,"auditID":"`) {
+		return false
+	}
+	ev.APIVersion = d.intern(v)
+	if v, ok = c.plain(); !ok {
+		return false
+	}
+	ev.AuditID = parseID(v)
+	if !c.lit(`,"stage":"`) {
+		return false
+	}
+	if v, ok = c.plain(); !ok {
+		return false
+	}
+	ev.Stage = parseStage(v)
+	if ev.Stage == StageRequestReceived && d.SkipRequestReceived {
+		return true
+	}
+	var requestURI []byte
+	if c.lit(`,"requestURI":"`) {
+		start := c.i
+		if !c.skipString() {
+			return false
+		}
+		requestURI = line[start : c.i-1]
+	}
+	if c.lit(`,"verb":"`) {
+		if v, ok = c.plain(); !ok {
+			return false
+		}
+		ev.Verb = d.intern(v)
+	}
+	if !c.lit(`,"user":{`) || !d.laidOutUser(&c, &ev.User) {
+		return false
+	}
+	if d.SkipSystemUsers && d.systemUserDone(&scanner{b: line, i: c.i}, ev) {
+		return true
+	}
+	if c.lit(`,"impersonatedUser":{`) {
+		ev.Impersonated = true
+		if !d.laidOutUser(&c, &ev.ImpersonatedUser) {
+			return false
+		}
+	}
+	for _, key := range [...]string{`,"authenticationMetadata":`, `,"sourceIPs":`} {
+		if c.lit(key) && !c.skipValue() {
+			return false
+		}
+	}
+	if c.lit(`,"userAgent":"`) && !c.skipString() {
+		return false
+	}
+	if c.lit(`,"objectRef":{`) {
+		ev.HasObjectRef = true
+		if !d.laidOutObjectRef(&c, &ev.ObjectRef) {
+			return false
+		}
+	}
+	if c.lit(`,"responseStatus":{`) && !laidOutStatus(&c, ev) {
+		return false
+	}
+	for _, key := range [...]string{`,"requestObject":`, `,"responseObject":`} {
+		if c.lit(key) && !c.skipValue() {
+			return false
+		}
+	}
+	if c.lit(`,"requestReceivedTimestamp":"`) {
+		if v, ok = c.plain(); !ok {
+			return false
+		}
+		if ev.RequestReceivedNanos, ok = d.clock.parseRFC3339UTC(v); !ok {
+			return false
+		}
+	}
+	if c.lit(`,"stageTimestamp":"`) && !c.skipString() {
+		return false
+	}
+	if c.lit(`,"annotations":{`) && !laidOutAnnotations(&c, ev) {
+		return false
+	}
+	if !c.lit("}") || len(bytes.TrimSpace(line[c.i:])) > 0 || !isEvent(ev) {
+		return false
+	}
+	if !ev.HasObjectRef && requestURI != nil {
+		path, err := d.requestPath(requestURI)
+		if err != nil {
+			return false
+		}
+		ev.RequestPath = path
+	}
+	return true
+}
+
+// laidOutUser reads a user object after its opening brace, and the closing one.
+func (d *Decoder) laidOutUser(c *cursor, u *UserInfo) bool {
+	var m members
+	if c.member(&m, `,"username":"`) {
+		v, ok := c.plain()
+		if !ok {
+			return false
+		}
+		u.Username = d.intern(v)
+	}
+	if c.member(&m, `,"uid":"`) && !c.skipString() {
+		return false
+	}
+	if c.member(&m, `,"groups":`) {
+		s := scanner{b: c.b, i: c.i}
+		groups, err := d.groupList(&s)
+		if err != nil {
+			return false
+		}
+		u.Groups, c.i = groups, s.i
+	}
+	if c.member(&m, `,"extra":`) && !c.skipValue() {
+		return false
+	}
+	return c.lit("}")
+}
+
+// members tracks whether an object's first member has been read: the
+// others come after a comma.
+type members struct{ started bool }
+
+// member consumes the key of an object's member if it comes next. key is
+// written with its leading comma, which the first member has not.
+func (c *cursor) member(m *members, key string) bool {
+	if !m.started {
+		key = key[1:]
+	}
+	if c.lit(key) {
+		m.started = true
+		return true
+	}
+	return false
+}
+
+// laidOutObjectRef reads an objectRef after its opening brace, and the
+// closing one.
+func (d *Decoder) laidOutObjectRef(c *cursor, o *ObjectRef) bool {
+	fields := [...]struct {
+		key string
+		dst *string // nil for a field only skipped
+	}{
+		{`,"resource":"`, &o.Resource},
+		{`,"namespace":"`, &o.Namespace},
+		{`,"name":"`, &o.Name},
+		{`,"uid":"`, nil},
+		{`,"apiGroup":"`, &o.APIGroup},
+		{`,"apiVersion":"`, nil},
+		{`,"resourceVersion":"`, nil},
+		{`,"subresource":"`, &o.Subresource},
+	}
+	var m members
+	for _, f := range fields {
+		if !c.member(&m, f.key) {
+			continue
+		}
+		if f.dst == nil {
+			if !c.skipString() {
+				return false
+			}
+			continue
+		}
+		v, ok := c.plain()
+		if !ok {
+			return false
+		}
+		*f.dst = d.intern(v)
+	}
+	return c.lit("}")
+}
+
+// laidOutStatus reads a responseStatus after its opening brace, and the
+// closing one: its code, and the fields of a failure, which it skips.
+func laidOutStatus(c *cursor, ev *Event) bool {
+	if !c.lit(`"metadata":`) || !c.skipValue() {
+		return false
+	}
+	for _, key := range [...]string{`,"status":`, `,"message":`, `,"reason":`, `,"details":`} {
+		if c.lit(key) && !c.skipValue() {
+			return false
+		}
+	}
+	if c.lit(`,"code":`) {
+		s := scanner{b: c.b, i: c.i}
+		code, err := s.int32()
+		if err != nil {
+			return false
+		}
+		ev.Code, c.i = code, s.i
+	}
+	return c.lit("}")
+}
+
+// laidOutAnnotations reads the annotations after their opening brace, and
+// the closing one: the authorizer's decision, and the others, skipped.
+func laidOutAnnotations(c *cursor, ev *Event) bool {
+	var m members
+	for !c.lit("}") {
+		if !c.member(&m, `,"`) {
+			return false
+		}
+		key, ok := c.plain()
+		if !ok || !c.lit(":") {
+			return false
+		}
+		if string(key) != "authorization.k8s.io/decision" {
+			if !c.skipValue() {
+				return false
+			}
+			continue
+		}
+		if !c.lit(`"`) {
+			return false
+		}
+		v, ok := c.plain()
+		if !ok {
+			return false
+		}
+		switch string(v) {
+		case "allow":
+			ev.Decision = DecisionAllow
+		case "forbid":
+			ev.Decision = DecisionForbid
+		}
+	}
+	return true
+}
