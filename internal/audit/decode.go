@@ -125,86 +125,41 @@ func (d *Decoder) decodeItems(items []byte, dst []Event) ([]Event, int, error) {
 	return dst, malformed, nil
 }
 
-// The keys of the objects the decoder reads, in kube-apiserver's order.
-var (
-	eventKeys = newKeyOrder("kind", "apiVersion", "level", "auditID", "stage", "requestURI", "verb",
-		"user", "impersonatedUser", "authenticationMetadata", "sourceIPs", "userAgent", "objectRef",
-		"responseStatus", "requestObject", "responseObject", "requestReceivedTimestamp", "stageTimestamp",
-		"annotations", "items")
-	userKeys      = newKeyOrder("username", "uid", "groups", "extra")
-	objectRefKeys = newKeyOrder("resource", "namespace", "name", "uid", "apiGroup", "apiVersion", "resourceVersion", "subresource")
-	statusKeys    = newKeyOrder("kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code")
-	// annotationKeys are the annotations the authorizer writes, sorted as
-	// JSON maps are.
-	annotationKeys = newKeyOrder("authorization.k8s.io/decision", "authorization.k8s.io/reason")
-)
-
-// Positions of the keys the decoder reads in their key orders; a test holds
-// them to the lists.
-const (
-	userUsername = 0
-	userGroups   = 2
-
-	refResource    = 0
-	refNamespace   = 1
-	refName        = 2
-	refAPIGroup    = 4
-	refSubresource = 7
-
-	statusCode = 7
-
-	annotationDecision = 0
-
-	eventKind                     = 0
-	eventAPIVersion               = 1
-	eventAuditID                  = 3
-	eventStage                    = 4
-	eventRequestURI               = 5
-	eventVerb                     = 6
-	eventUser                     = 7
-	eventImpersonatedUser         = 8
-	eventObjectRef                = 12
-	eventResponseStatus           = 13
-	eventRequestReceivedTimestamp = 16
-	eventAnnotations              = 18
-	eventItems                    = 19
-)
-
 // decodeEvent decodes one object into ev. When the object is an EventList it
 // returns the raw items array instead.
 func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 	var requestURI []byte
 	var list bool
-	err = s.object(eventKeys, func(field int) error {
-		switch field {
-		case eventKind:
+	err = s.object(func(key []byte) error {
+		switch string(key) {
+		case "kind":
 			v, err := s.str()
 			list = string(v) == "EventList"
 			return err
-		case eventAPIVersion:
+		case "apiVersion":
 			v, err := s.str()
 			ev.APIVersion = d.intern(v)
 			return err
-		case eventAuditID:
+		case "auditID":
 			v, err := s.str()
 			ev.AuditID = parseID(v)
 			return err
-		case eventStage:
+		case "stage":
 			v, err := s.str()
 			ev.Stage = parseStage(v)
 			if err == nil && ev.Stage == StageRequestReceived && d.SkipRequestReceived {
 				return errStopEarly
 			}
 			return err
-		case eventVerb:
+		case "verb":
 			v, err := s.str()
 			ev.Verb = d.intern(v)
 			return err
-		case eventRequestURI:
+		case "requestURI":
 			v, err := s.rawStr() // resolved only if it turns out to be needed
 			requestURI = v
 			return err
-		case eventUser:
+		case "user":
 			if err := d.decodeUser(s, &ev.User); err != nil {
 				return err
 			}
@@ -212,25 +167,25 @@ func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 				return errStopEarly
 			}
 			return nil
-		case eventImpersonatedUser:
+		case "impersonatedUser":
 			if s.null() {
 				return nil
 			}
 			ev.Impersonated = true
 			return d.decodeUser(s, &ev.ImpersonatedUser)
-		case eventObjectRef:
+		case "objectRef":
 			if s.null() {
 				return nil
 			}
 			ev.HasObjectRef = true
 			return d.decodeObjectRef(s, &ev.ObjectRef)
-		case eventResponseStatus:
+		case "responseStatus":
 			return d.decodeStatus(s, ev)
-		case eventRequestReceivedTimestamp:
+		case "requestReceivedTimestamp":
 			return s.timestamp(&d.clock, &ev.RequestReceivedNanos)
-		case eventAnnotations:
+		case "annotations":
 			return d.decodeAnnotations(s, ev)
-		case eventItems:
+		case "items":
 			if s.null() {
 				items = []byte("[]")
 				return nil
@@ -298,13 +253,13 @@ func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {
 	if s.null() {
 		return nil
 	}
-	return s.object(userKeys, func(field int) error {
-		switch field {
-		case userUsername:
+	return s.object(func(key []byte) error {
+		switch string(key) {
+		case "username":
 			v, err := s.str()
 			u.Username = d.intern(v)
 			return err
-		case userGroups:
+		case "groups":
 			g, err := d.groupList(s)
 			u.Groups = g
 			return err
@@ -314,24 +269,24 @@ func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {
 }
 
 func (d *Decoder) decodeObjectRef(s *scanner, o *ObjectRef) error {
-	return s.object(objectRefKeys, func(field int) error {
-		var dst *string
-		switch field {
-		case refResource:
-			dst = &o.Resource
-		case refNamespace:
-			dst = &o.Namespace
-		case refName:
-			dst = &o.Name
-		case refAPIGroup:
-			dst = &o.APIGroup
-		case refSubresource:
-			dst = &o.Subresource
+	return s.object(func(key []byte) error {
+		var field *string
+		switch string(key) {
+		case "resource":
+			field = &o.Resource
+		case "namespace":
+			field = &o.Namespace
+		case "name":
+			field = &o.Name
+		case "apiGroup":
+			field = &o.APIGroup
+		case "subresource":
+			field = &o.Subresource
 		default:
 			return s.skipValue()
 		}
 		v, err := s.str()
-		*dst = d.intern(v)
+		*field = d.intern(v)
 		return err
 	})
 }
@@ -340,8 +295,8 @@ func (d *Decoder) decodeStatus(s *scanner, ev *Event) error {
 	if s.null() {
 		return nil
 	}
-	return s.object(statusKeys, func(field int) error {
-		if field == statusCode {
+	return s.object(func(key []byte) error {
+		if string(key) == "code" {
 			n, err := s.int32()
 			ev.Code = n
 			return err
@@ -354,8 +309,8 @@ func (d *Decoder) decodeAnnotations(s *scanner, ev *Event) error {
 	if s.null() {
 		return nil
 	}
-	return s.object(annotationKeys, func(field int) error {
-		if field != annotationDecision {
+	return s.object(func(key []byte) error {
+		if string(key) != "authorization.k8s.io/decision" {
 			return s.skipValue()
 		}
 		v, err := s.str()

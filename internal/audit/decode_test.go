@@ -362,42 +362,6 @@ func TestStringEnd(t *testing.T) {
 	}
 }
 
-// TestKeyPositions holds the decoder's named positions to its key orders.
-func TestKeyPositions(t *testing.T) {
-	tests := []struct {
-		order *keyOrder
-		pos   int
-		key   string
-	}{
-		{eventKeys, eventKind, "kind"},
-		{eventKeys, eventAPIVersion, "apiVersion"},
-		{eventKeys, eventAuditID, "auditID"},
-		{eventKeys, eventStage, "stage"},
-		{eventKeys, eventRequestURI, "requestURI"},
-		{eventKeys, eventVerb, "verb"},
-		{eventKeys, eventUser, "user"},
-		{eventKeys, eventImpersonatedUser, "impersonatedUser"},
-		{eventKeys, eventObjectRef, "objectRef"},
-		{eventKeys, eventResponseStatus, "responseStatus"},
-		{eventKeys, eventRequestReceivedTimestamp, "requestReceivedTimestamp"},
-		{eventKeys, eventAnnotations, "annotations"},
-		{eventKeys, eventItems, "items"},
-		{userKeys, userUsername, "username"},
-		{userKeys, userGroups, "groups"},
-		{objectRefKeys, refResource, "resource"},
-		{objectRefKeys, refNamespace, "namespace"},
-		{objectRefKeys, refName, "name"},
-		{objectRefKeys, refAPIGroup, "apiGroup"},
-		{objectRefKeys, refSubresource, "subresource"},
-		{statusKeys, statusCode, "code"},
-		{annotationKeys, annotationDecision, "authorization.k8s.io/decision"},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, `"`+tt.key+`":`, tt.order.quoted[tt.pos])
-		assert.Equal(t, tt.pos, tt.order.index[tt.key])
-	}
-}
-
 // TestKeysInAnyOrder decodes an event whose keys come in an order no
 // producer writes, with whitespace around the colons, to the same fields.
 func TestKeysInAnyOrder(t *testing.T) {

@@ -1,10 +1,6 @@
 package audit
 
-import (
-	"bytes"
-	"encoding/binary"
-	"math/bits"
-)
+import "bytes"
 
 // This file decodes events laid out exactly as kube-apiserver writes them:
 // compact JSON with the fields in the order of the audit.k8s.io Go types.
@@ -64,43 +60,6 @@ func (c *cursor) skipValue() bool {
 	}
 	c.i = s.i
 	return true
-}
-
-// quoteEnd returns the index of the quote that ends the string whose body
-// starts at i, or -1, and whether the body holds a backslash. Like
-// stringEnd, it looks at the first sixteen bytes eight at a time, then
-// leaves long strings to the vectorised search.
-func quoteEnd(b []byte, i int) (end int, escaped bool) {
-	for range 2 {
-		if i+8 > len(b) {
-			break
-		}
-		word := binary.LittleEndian.Uint64(b[i:])
-		if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
-			i += bits.TrailingZeros64(m) / 8
-			if b[i] == '"' {
-				return i, false
-			}
-			break
-		}
-		i += 8
-	}
-	start := i
-	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return -1, false
-		}
-		i += j
-		k := i - 1
-		for k >= start && b[k] == '\\' {
-			k--
-		}
-		if (i-1-k)%2 == 0 {
-			return i, bytes.IndexByte(b[start:i], '\\') >= 0
-		}
-		i++
-	}
 }
 
 // decodeLaidOut decodes a line laid out as kube-apiserver writes it into ev,

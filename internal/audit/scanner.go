@@ -76,37 +76,9 @@ func (s *scanner) null() bool {
 	return false
 }
 
-// keyOrder lists the keys of one kind of object in the order kube-apiserver
-// writes them, the order of the fields of its Go types. Before reading a key
-// the general way (finding its closing quote, then comparing it with every
-// key wanted), the scanner compares the bytes in place with the keys that
-// usually come next: one short comparison that most keys pass. Keys may come
-// in any order or not at all; the order only makes the common case fast.
-type keyOrder struct {
-	quoted []string // each key as it appears in the JSON: `"key":`
-	index  map[string]int
-}
-
-// lookahead is how many keys after the last one the scanner tries in place:
-// enough to pass over the optional fields an object usually omits (an
-// event's impersonatedUser, requestObject and responseObject; a status's
-// message, reason and details). A key that does not start with the same
-// letter costs a single byte comparison.
-const lookahead = 6
-
-func newKeyOrder(keys ...string) *keyOrder {
-	o := &keyOrder{index: make(map[string]int, len(keys))}
-	for i, k := range keys {
-		o.quoted = append(o.quoted, `"`+k+`":`)
-		o.index[k] = i
-	}
-	return o
-}
-
-// object calls member for each key of an object with the key's position in
-// order, or -1 for a key not in it; member must consume the value. Keys are
-// not unescaped: no key Audicia reads has an escape.
-func (s *scanner) object(order *keyOrder, member func(field int) error) error {
+// object calls member for each key of an object; member must consume the value.
+// Keys are handed over without resolving escapes: no key Audicia reads has any.
+func (s *scanner) object(member func(key []byte) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
 	}
@@ -115,18 +87,24 @@ func (s *scanner) object(order *keyOrder, member func(field int) error) error {
 		s.i++
 		return nil
 	}
-	next := 0 // the key expected next
 	for {
 		s.ws()
-		field, err := s.key(order, next)
-		if err != nil {
+		if s.peek() != '"' {
+			return s.errorf("expected a key")
+		}
+		end, ok := stringEnd(s.b, s.i)
+		if !ok {
+			return s.errorf("unterminated string")
+		}
+		key := s.b[s.i+1 : end-1]
+		s.i = end
+		if s.peek() == ':' {
+			s.i++
+		} else if err := s.expect(':'); err != nil {
 			return err
 		}
-		if field >= 0 {
-			next = field + 1
-		}
 		s.ws()
-		if err := member(field); err != nil {
+		if err := member(key); err != nil {
 			return err
 		}
 		if s.i < len(s.b) && s.b[s.i] == ',' {
@@ -147,37 +125,6 @@ func (s *scanner) object(order *keyOrder, member func(field int) error) error {
 			return s.errorf("expected ',' or '}' in object")
 		}
 	}
-}
-
-// key reads a key and the colon after it, trying the keys of order from
-// position next in place first.
-func (s *scanner) key(order *keyOrder, next int) (field int, err error) {
-	rest := s.b[s.i:]
-	for k := next; k < next+lookahead && k < len(order.quoted); k++ {
-		q := order.quoted[k]
-		if len(rest) >= len(q) && rest[1] == q[1] && string(rest[:len(q)]) == q {
-			s.i += len(q)
-			return k, nil
-		}
-	}
-	if s.peek() != '"' {
-		return -1, s.errorf("expected a key")
-	}
-	end, ok := stringEnd(s.b, s.i)
-	if !ok {
-		return -1, s.errorf("unterminated string")
-	}
-	key := s.b[s.i+1 : end-1]
-	s.i = end
-	if s.peek() == ':' {
-		s.i++
-	} else if err := s.expect(':'); err != nil {
-		return -1, err
-	}
-	if field, found := order.index[string(key)]; found {
-		return field, nil
-	}
-	return -1, nil
 }
 
 // array calls elem for each element of an array; elem must consume it.
@@ -248,41 +195,47 @@ func (s *scanner) skipString() error {
 }
 
 // stringEnd returns the index after the closing quote of the string whose
-// opening quote is at open. Keys and most values are short: the first
-// sixteen bytes are searched eight at a time for a quote or a backslash.
-// Longer values (user agents, annotations, messages) are searched for their
-// next quote with the vectorised bytes.IndexByte; a quote preceded by an odd
-// run of backslashes is escaped, and the search goes on after it.
+// opening quote is at open.
 func stringEnd(b []byte, open int) (int, bool) {
-	i := open + 1
+	end, _ := quoteEnd(b, open+1)
+	return end + 1, end >= 0
+}
+
+// quoteEnd returns the index of the quote that ends the string whose body
+// starts at i, or -1, and whether the body holds a backslash. Keys and most
+// values are short: the first sixteen bytes are searched eight at a time for
+// a quote or a backslash. Longer values (user agents, annotations, messages)
+// are searched for their next quote with the vectorised bytes.IndexByte; a
+// quote preceded by an odd run of backslashes is escaped, and the search
+// goes on after it.
+func quoteEnd(b []byte, i int) (end int, escaped bool) {
 	for range 2 {
 		if i+8 > len(b) {
 			break
 		}
 		word := binary.LittleEndian.Uint64(b[i:])
-		m := hasByte(word, '"') | hasByte(word, '\\')
-		if m == 0 {
-			i += 8
-			continue
+		if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			if b[i] == '"' {
+				return i, false
+			}
+			break
 		}
-		i += bits.TrailingZeros64(m) / 8
-		if b[i] == '"' {
-			return i + 1, true
-		}
-		break // an escape: let the quote search below deal with it
+		i += 8
 	}
+	start := i
 	for {
 		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
-			return 0, false
+			return -1, false
 		}
 		i += j
-		escapes := 0
-		for k := i - 1; k > open && b[k] == '\\'; k-- {
-			escapes++
+		k := i - 1
+		for k >= start && b[k] == '\\' {
+			k--
 		}
-		if escapes%2 == 0 {
-			return i + 1, true
+		if (i-1-k)%2 == 0 {
+			return i, bytes.IndexByte(b[start:i], '\\') >= 0
 		}
 		i++
 	}
