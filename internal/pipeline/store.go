@@ -27,6 +27,10 @@ type atomTable struct {
 	// strings of an atom seen before; comparing five pointers is much
 	// cheaper than hashing and comparing five strings in ids.
 	recent [recentAtoms]recentAtom
+	// ranks places each atom in the order of compareAtoms, for reports to
+	// sort their rules by a number instead of by five strings; worked out
+	// again only once atoms were added.
+	ranks []int32
 }
 
 // recentAtoms is the size of atomTable.recent, a power of two.
@@ -53,6 +57,23 @@ func (t *atomTable) id(a Atom) atomID {
 	}
 	*slot = recentAtom{atom: a, id: id, set: true}
 	return id
+}
+
+// rank returns the atoms' places in the order of compareAtoms.
+func (t *atomTable) rank() []int32 {
+	if len(t.ranks) == len(t.atoms) {
+		return t.ranks
+	}
+	byOrder := make([]int32, len(t.atoms))
+	for i := range byOrder {
+		byOrder[i] = int32(i)
+	}
+	slices.SortFunc(byOrder, func(a, b int32) int { return compareAtoms(&t.atoms[a], &t.atoms[b]) })
+	t.ranks = slices.Grow(t.ranks[:0], len(t.atoms))[:len(t.atoms)]
+	for place, id := range byOrder {
+		t.ranks[id] = int32(place)
+	}
+	return t.ranks
 }
 
 // identityHash hashes where the atom's strings are, not what they hold.
@@ -245,8 +266,16 @@ type SubjectReport struct {
 }
 
 func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport {
+	ranks := s.atoms.rank()
+	order := make([]int32, len(st.rules))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		return cmp.Compare(ranks[st.rules[a].atom], ranks[st.rules[b].atom])
+	})
 	rules := make([]v1alpha1.ObservedRule, 0, len(st.rules))
-	for i := range st.rules {
+	for _, i := range order {
 		rs := &st.rules[i]
 		atom := s.atoms.atoms[rs.atom]
 		rules = append(rules, v1alpha1.ObservedRule{
@@ -262,7 +291,6 @@ func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport
 			LastSeen:       metav1.NewTime(time.Unix(0, rs.last).UTC()),
 		})
 	}
-	slices.SortFunc(rules, compareRules)
 	return SubjectReport{
 		Subject:         subject,
 		Rules:           rules,
@@ -277,13 +305,15 @@ func sortedNames(names []string) []string {
 	if len(names) == 0 {
 		return nil
 	}
-	return slices.Sorted(slices.Values(names))
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
+	return sorted
 }
 
-// compareRules orders rules by their atom. It runs for every pair a sort
-// compares, so it stops at the first field that differs, which cmp.Or,
-// comparing all five first, would not.
-func compareRules(a, b v1alpha1.ObservedRule) int {
+// compareAtoms orders atoms by API group, resource, URL, namespace and verb.
+// It stops at the first field that differs, which cmp.Or, comparing all five
+// first, would not.
+func compareAtoms(a, b *Atom) int {
 	if c := strings.Compare(a.APIGroup, b.APIGroup); c != 0 {
 		return c
 	}
