@@ -117,7 +117,7 @@ type ruleStats struct {
 // subjectState is everything kept about one subject: its rules in a slice,
 // found through a small index.
 type subjectState struct {
-	index   map[atomID]int32
+	index   ruleIndex
 	rules   []ruleStats
 	events  int64
 	dropped int64
@@ -130,19 +130,19 @@ type subjectState struct {
 }
 
 func newSubjectState() *subjectState {
-	return &subjectState{index: make(map[atomID]int32), changed: true}
+	return &subjectState{changed: true}
 }
 
 // rule returns the subject's stats for the atom, adding them when there is
 // room; nil when maxRules is reached.
 func (st *subjectState) rule(id atomID, maxRules int) *ruleStats {
-	if i, ok := st.index[id]; ok {
+	if i, ok := st.index.get(id); ok {
 		return &st.rules[i]
 	}
 	if len(st.rules) >= maxRules {
 		return nil
 	}
-	st.index[id] = int32(len(st.rules))
+	st.index.put(id, int32(len(st.rules)))
 	st.rules = append(st.rules, ruleStats{atom: id})
 	return &st.rules[len(st.rules)-1]
 }
@@ -245,10 +245,10 @@ func (s *store) compactAtoms() {
 	old := s.atoms
 	s.atoms = newAtomTable()
 	for _, st := range s.subjects {
-		clear(st.index)
+		st.index.reset()
 		for i := range st.rules {
 			st.rules[i].atom = s.atoms.id(old.atoms[st.rules[i].atom])
-			st.index[st.rules[i].atom] = int32(i)
+			st.index.put(st.rules[i].atom, int32(i))
 		}
 	}
 }
