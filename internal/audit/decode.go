@@ -40,8 +40,12 @@ type Decoder struct {
 	SkipSystemUsers bool
 
 	strings map[string]string
-	groups  map[string][]string
-	clock   secondMemo
+	// recent holds strings of strings by a cheap hash of their bytes, in
+	// front of the map: verbs, resources, namespaces and users repeat, and
+	// are found there without hashing all their bytes.
+	recent [recentStrings]string
+	groups map[string][]string
+	clock  secondMemo
 }
 
 // NewDecoder returns a Decoder with empty intern tables.
@@ -377,20 +381,29 @@ func (d *Decoder) requestPath(raw []byte) (string, error) {
 	return d.intern(raw), nil
 }
 
+// recentStrings is the size of Decoder.recent, a power of two.
+const recentStrings = 1 << 10
+
 // intern returns the string for b, allocating only the first time it is seen.
 // b is the decoded value (escapes already resolved).
 func (d *Decoder) intern(b []byte) string {
-	if len(b) == 0 {
+	n := len(b)
+	if n == 0 {
 		return ""
 	}
-	if s, ok := d.strings[string(b)]; ok {
-		return s
+	slot := &d.recent[(n*31+int(b[0])*7+int(b[n/2])*257+int(b[n-1])*131)&(recentStrings-1)]
+	if *slot == string(b) {
+		return *slot
 	}
-	if len(d.strings) >= maxInterned {
-		clear(d.strings)
+	s, ok := d.strings[string(b)]
+	if !ok {
+		if len(d.strings) >= maxInterned {
+			clear(d.strings)
+		}
+		s = string(b)
+		d.strings[s] = s
 	}
-	s := string(b)
-	d.strings[s] = s
+	*slot = s
 	return s
 }
 
