@@ -40,9 +40,9 @@ type Decoder struct {
 	SkipSystemUsers bool
 
 	strings map[string]string
-	// recent holds strings of strings by a cheap hash of their bytes, in
-	// front of the map: verbs, resources, namespaces and users repeat, and
-	// are found there without hashing all their bytes.
+	// recent holds some of the strings of the map, found by a cheap hash of
+	// their bytes: verbs, resources, namespaces and users repeat, and are
+	// found there without hashing all their bytes.
 	recent [recentStrings]string
 	groups map[string][]string
 	clock  secondMemo

@@ -11,9 +11,25 @@ import (
 // fills up it becomes the previous one and the oldest is forgotten. Memory is
 // bounded by 2*size IDs, and a request's stages, written close together, are
 // still recognised.
+//
+// Every event goes through it, so each generation is an open-addressing
+// table of the 16-byte IDs themselves, probed linearly, several times cheaper
+// than a map. Beside each slot is a one-byte tag from the ID's hash (zero for
+// an empty slot): most IDs looked up are new, and probing the small tags
+// tells so without loading the large slots. Both generations hash an ID to
+// the same slot and keep their tags side by side, so that the two lookups
+// of a new ID read the same memory.
 type dedupe struct {
-	size      int
-	cur, prev idSet
+	size  int
+	shift uint // 64 - log2(slots)
+	// tags holds, for each slot, the tag of generation 0 in the low byte and
+	// of generation 1 in the high byte.
+	tags []uint16
+	ids  [2][]audit.ID
+	n    [2]int
+	// zero records the zero ID, which marks an empty slot, per generation.
+	zero [2]bool
+	cur  int // the current generation
 }
 
 // newDedupe returns a dedupe whose tables are made when the first ID comes:
@@ -22,90 +38,85 @@ func newDedupe(size int) *dedupe { return &dedupe{size: size} }
 
 // seen reports whether id was seen before, and remembers it.
 func (d *dedupe) seen(id audit.ID) bool {
-	if d.cur.slots == nil {
-		d.cur, d.prev = newIDSet(d.size), newIDSet(d.size)
+	if d.tags == nil {
+		d.alloc()
 	}
-	slot, tag, found := d.cur.find(id)
-	if found || d.prev.contains(id) {
+	if id.IsZero() {
+		found := d.zero[0] || d.zero[1]
+		if !found {
+			d.flipIfFull()
+			d.zero[d.cur] = true
+			d.n[d.cur]++
+		}
+		return found
+	}
+	h := hashID(id)
+	tag := uint8(h>>24) | 1 // bits that do not choose the slot; never 0
+	home := int(h >> d.shift)
+	slot, found := d.find(d.cur, home, tag, id)
+	if found {
 		return true
 	}
-	if d.cur.len() >= d.size {
-		d.prev, d.cur = d.cur, d.prev
-		d.cur.reset()
-		slot, tag, _ = d.cur.find(id)
+	if _, found := d.find(1-d.cur, home, tag, id); found {
+		return true
 	}
-	d.cur.insert(slot, tag, id)
+	if d.flipIfFull() {
+		slot, _ = d.find(d.cur, home, tag, id)
+	}
+	d.ids[d.cur][slot] = id
+	d.tags[slot] |= uint16(tag) << (8 * d.cur)
+	d.n[d.cur]++
 	return false
 }
 
-// idSet is a set of audit IDs in an open-addressing table. Every event goes
-// through it, and a table of the 16-byte IDs themselves, probed linearly, is
-// several times cheaper than a map. Beside each slot is a one-byte tag from
-// the ID's hash (zero for an empty slot): most IDs looked up are new, and
-// probing the small tags, which stay in cache, tells so without loading the
-// large slots. The zero ID marks an empty slot, so it is kept aside.
-type idSet struct {
-	slots   []audit.ID
-	tags    []uint8
-	shift   uint // 64 - log2(len(slots))
-	n       int
-	hasZero bool
+// alloc makes tables for size IDs per generation, at most half full so that
+// probe sequences stay short.
+func (d *dedupe) alloc() {
+	logSlots := max(bits.Len(uint(2*d.size-1)), 3)
+	d.shift = uint(64 - logSlots)
+	d.tags = make([]uint16, 1<<logSlots)
+	d.ids = [2][]audit.ID{make([]audit.ID, 1<<logSlots), make([]audit.ID, 1<<logSlots)}
 }
 
-// newIDSet makes a set for up to size IDs, at most half full so that probe
-// sequences stay short.
-func newIDSet(size int) idSet {
-	logSlots := max(bits.Len(uint(2*size-1)), 3)
-	return idSet{slots: make([]audit.ID, 1<<logSlots), tags: make([]uint8, 1<<logSlots), shift: uint(64 - logSlots)}
-}
-
-func (s *idSet) len() int { return s.n }
-
-// hash spreads IDs over the table. Real IDs are random, but test and
-// hand-made ones may differ in a byte or two: a Fibonacci hash of both
-// halves spreads them.
-func hash(id audit.ID) uint64 {
-	h := binary.LittleEndian.Uint64(id[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(id[8:]), 31)
-	return h * 0x9e3779b97f4a7c15
-}
-
-// find returns the slot holding id, or the empty slot where it would go,
-// with the tag of id.
-func (s *idSet) find(id audit.ID) (slot int, tag uint8, found bool) {
-	if id.IsZero() {
-		return -1, 0, s.hasZero
-	}
-	h := hash(id)
-	tag = uint8(h>>24) | 1 // bits that do not choose the slot; never 0
-	mask := len(s.slots) - 1
-	for i := int(h >> s.shift); ; i = (i + 1) & mask {
-		switch s.tags[i] {
+// find returns the slot of generation gen holding id, or the empty slot
+// where it would go.
+func (d *dedupe) find(gen, home int, tag uint8, id audit.ID) (slot int, found bool) {
+	mask := len(d.tags) - 1
+	shift := 8 * gen
+	for i := home; ; i = (i + 1) & mask {
+		switch uint8(d.tags[i] >> shift) {
 		case 0:
-			return i, tag, false
+			return i, false
 		case tag:
-			if s.slots[i] == id {
-				return i, tag, true
+			if d.ids[gen][i] == id {
+				return i, true
 			}
 		}
 	}
 }
 
-func (s *idSet) contains(id audit.ID) bool {
-	_, _, found := s.find(id)
-	return found
-}
-
-// insert puts id, not yet in the set, into the slot find returned for it.
-func (s *idSet) insert(slot int, tag uint8, id audit.ID) {
-	if slot < 0 {
-		s.hasZero = true
-	} else {
-		s.slots[slot], s.tags[slot] = id, tag
+// flipIfFull makes the previous generation, emptied, the current one when
+// the current one holds size IDs.
+func (d *dedupe) flipIfFull() bool {
+	if d.n[d.cur] < d.size {
+		return false
 	}
-	s.n++
+	d.cur = 1 - d.cur
+	keep := uint16(0xff) << (8 * (1 - d.cur))
+	for i := range d.tags {
+		d.tags[i] &= keep
+	}
+	d.n[d.cur], d.zero[d.cur] = 0, false
+	return true
 }
 
-func (s *idSet) reset() {
-	clear(s.tags)
-	s.n, s.hasZero = 0, false
+// len is how many IDs are remembered.
+func (d *dedupe) len() int { return d.n[0] + d.n[1] }
+
+// hashID spreads IDs over the table. Real IDs are random, but test and
+// hand-made ones may differ in a byte or two: a Fibonacci hash of both
+// halves spreads them.
+func hashID(id audit.ID) uint64 {
+	h := binary.LittleEndian.Uint64(id[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(id[8:]), 31)
+	return h * 0x9e3779b97f4a7c15
 }
