@@ -359,6 +359,12 @@ func TestStringEnd(t *testing.T) {
 		end, ok := stringEnd(b, 0)
 		require.Equal(t, wantOK, ok, "%q", b)
 		require.Equal(t, wantEnd, end, "%q", b)
+		// plainEnd takes only strings without a backslash.
+		wantPlain := -1
+		if q := bytes.IndexByte(b[1:], '"'); q >= 0 && bytes.IndexByte(b[1:1+q], '\\') < 0 {
+			wantPlain = 1 + q
+		}
+		require.Equal(t, wantPlain, plainEnd(b, 1), "%q", b)
 	}
 }
 

@@ -35,8 +35,8 @@ func (c *cursor) lit(s string) bool {
 // value would need unescaping, which only the general decoder does.
 func (c *cursor) plain() (body []byte, ok bool) {
 	start := c.i
-	end, escaped := quoteEnd(c.b, start)
-	if end < 0 || escaped {
+	end := plainEnd(c.b, start)
+	if end < 0 {
 		return nil, false
 	}
 	c.i = end + 1
@@ -46,7 +46,7 @@ func (c *cursor) plain() (body []byte, ok bool) {
 // skipString moves past the rest of a string whose opening quote has been
 // consumed, escapes and all.
 func (c *cursor) skipString() bool {
-	end, _ := quoteEnd(c.b, c.i)
+	end := quoteEnd(c.b, c.i)
 	if end < 0 {
 		return false
 	}

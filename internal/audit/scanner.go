@@ -197,19 +197,18 @@ func (s *scanner) skipString() error {
 // stringEnd returns the index after the closing quote of the string whose
 // opening quote is at open.
 func stringEnd(b []byte, open int) (int, bool) {
-	end, _ := quoteEnd(b, open+1)
+	end := quoteEnd(b, open+1)
 	return end + 1, end >= 0
 }
 
 // quoteEnd returns the index of the quote that ends the string whose body
-// starts at i, or -1, and whether the body holds a backslash. Keys and most
-// values are short: the first sixteen bytes are searched eight at a time for
-// a quote or a backslash. Longer values (user agents, annotations, messages)
-// are searched for their next quote with the vectorised bytes.IndexByte; a
-// quote preceded by an odd run of backslashes is escaped, and the search
-// goes on after it.
-func quoteEnd(b []byte, i int) (end int, escaped bool) {
-	for range 2 {
+// starts at i, or -1. Keys and most values are short: the first bytes are
+// searched eight at a time for a quote or a backslash. Longer values (user
+// agents, annotations, messages) are searched for their next quote with the
+// vectorised bytes.IndexByte; a quote preceded by an odd run of backslashes
+// is escaped, and the search goes on after it.
+func quoteEnd(b []byte, i int) int {
+	for range 4 {
 		if i+8 > len(b) {
 			break
 		}
@@ -217,17 +216,17 @@ func quoteEnd(b []byte, i int) (end int, escaped bool) {
 		if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
 			i += bits.TrailingZeros64(m) / 8
 			if b[i] == '"' {
-				return i, false
+				return i
 			}
 			break
 		}
 		i += 8
 	}
-	start := i
+	start := i // no backslash before it
 	for {
 		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
-			return -1, false
+			return -1
 		}
 		i += j
 		k := i - 1
@@ -235,10 +234,35 @@ func quoteEnd(b []byte, i int) (end int, escaped bool) {
 			k--
 		}
 		if (i-1-k)%2 == 0 {
-			return i, bytes.IndexByte(b[start:i], '\\') >= 0
+			return i
 		}
 		i++
 	}
+}
+
+// plainEnd returns the index of the quote that ends the string whose body
+// starts at i, or -1 when the string holds a backslash (or does not end):
+// such a value needs unescaping. The values read are short, so eight bytes
+// at a time serve them whole.
+func plainEnd(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		word := binary.LittleEndian.Uint64(b[i:])
+		if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
+			if i += bits.TrailingZeros64(m) / 8; b[i] == '"' {
+				return i
+			}
+			return -1
+		}
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i
+		case '\\':
+			return -1
+		}
+	}
+	return -1
 }
 
 // hasByte sets the high bit of each byte of word equal to c. Bits above the
