@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -447,4 +448,35 @@ func TestForget(t *testing.T) {
 	require.Len(t, r.Rules, 2)
 	assert.Equal(t, int64(2), r.Rules[0].Count, "get, counted before and after forgetting")
 	assert.Equal(t, "list", r.Rules[1].Verb)
+}
+
+// TestManyUsernames passes more usernames than the memo of identities holds,
+// so that it is dropped and refilled just after a user's request, and that
+// user goes on (with the same string each time, as a decoder shares it):
+// every request counts for its subject, also after the subject was
+// forgotten.
+func TestManyUsernames(t *testing.T) {
+	p, err := New(Options{MaxSubjects: 2 * maxIdentities})
+	require.NoError(t, err)
+	pods := &audit.ObjectRef{Resource: "pods", Namespace: "a"}
+	observe := func(n int, username string) {
+		e := ev(0, audit.StageResponseComplete, username, "get", pods, 200)
+		e.AuditID = audit.ID{1, byte(n), byte(n >> 8), byte(n >> 16)}
+		p.Observe(&e)
+	}
+	regular := "regular"
+	for i := range maxIdentities - 1 {
+		observe(i, fmt.Sprintf("user-%d", i))
+	}
+	observe(maxIdentities, regular) // the memo is full
+	observe(maxIdentities+1, "newcomer")
+	observe(maxIdentities+2, regular)
+	assert.Equal(t, int64(maxIdentities+2), p.Counters().Processed)
+	assert.Equal(t, int64(2), reportOf(t, p, user(regular)).EventsObserved)
+
+	// Forgetting every rule drops every subject; the regular user's next
+	// request starts a new report, not a forgotten one.
+	require.Equal(t, maxIdentities+1, p.Forget(time.Unix(1, 0)))
+	observe(maxIdentities+3, regular)
+	assert.Equal(t, int64(1), reportOf(t, p, user(regular)).EventsObserved)
 }
