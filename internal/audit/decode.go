@@ -140,10 +140,6 @@ func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 			v, err := s.str()
 			list = string(v) == "EventList"
 			return err
-		case "apiVersion":
-			v, err := s.str()
-			ev.APIVersion = d.intern(v)
-			return err
 		case "auditID":
 			v, err := s.str()
 			ev.AuditID = parseID(v)

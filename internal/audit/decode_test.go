@@ -50,7 +50,6 @@ func readLines(t testing.TB, path string) [][]byte {
 // upstream types.
 func fromUpstream(e *auditv1.Event) Event {
 	out := Event{
-		APIVersion:           e.APIVersion,
 		AuditID:              parseID([]byte(e.AuditID)),
 		Stage:                parseStage([]byte(e.Stage)),
 		Verb:                 e.Verb,
@@ -126,7 +125,7 @@ func TestDecodeHandcrafted(t *testing.T) {
 func TestDecodeV1beta1(t *testing.T) {
 	line := `{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","metadata":{"creationTimestamp":"2019-01-01T00:00:00Z"},"level":"Metadata","timestamp":"2019-01-01T00:00:00Z","auditID":"8087f4f3-2bb9-4b17-8f58-e040c6f14af4","stage":"ResponseComplete","requestURI":"/apis/extensions/v1beta1/namespaces/a/deployments","verb":"list","user":{"username":"bob","groups":["dev"]},"objectRef":{"resource":"deployments","namespace":"a","apiGroup":"extensions","apiVersion":"v1beta1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2019-01-01T00:00:00.000001Z","stageTimestamp":"2019-01-01T00:00:00.000002Z"}`
 	ev := decodeOne(t, []byte(line))
-	assert.Equal(t, "audit.k8s.io/v1beta1", ev.APIVersion)
+	assert.Equal(t, StageResponseComplete, ev.Stage)
 	assert.Equal(t, "bob", ev.User.Username)
 	assert.Equal(t, ObjectRef{Resource: "deployments", Namespace: "a", APIGroup: "extensions"}, ev.ObjectRef)
 	assert.Equal(t, int32(200), ev.Code)

@@ -102,8 +102,6 @@ type ObjectRef struct {
 // Its strings are owned by the event (never aliases of the input), so events
 // may be kept after the input buffer is reused.
 type Event struct {
-	// APIVersion of the event, `audit.k8s.io/v1` (or `v1beta1`).
-	APIVersion string
 	// AuditID is unique per request and shared by all its stages.
 	AuditID ID
 	// Stage the event was written at.

@@ -72,12 +72,11 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 	if !c.lit(`{"kind":"Event","apiVersion":"`) {
 		return false
 	}
-	v, ok := c.plain()
-	if !ok || !c.lit(`,"level":"`) || !c.skipString() || !c.lit(`,"auditID":"`) {
+	if !c.skipString() || !c.lit(`,"level":"`) || !c.skipString() || !c.lit(`,"auditID":"`) {
 		return false
 	}
-	ev.APIVersion = d.intern(v)
-	if v, ok = c.plain(); !ok {
+	v, ok := c.plain()
+	if !ok {
 		return false
 	}
 	ev.AuditID = parseID(v)
