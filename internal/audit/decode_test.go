@@ -231,6 +231,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"kind":"EventList","items":[{"stage":"Panic","verb":"get"}]}`))
 	f.Add([]byte(`[{"stage":"Panic","verb":"get","user":{"groups":["a\u0026"]}}]`))
+	// A line followed by a non-breaking space: not JSON whitespace.
+	f.Add(append(readLines(f, sharedLogs(f)[0])[3], 0xc2, 0xa0))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dec := NewDecoder()
 		_, _, _ = dec.Decode(data, nil) // must not panic, whatever the input

@@ -1,17 +1,15 @@
 package audit
 
-import "bytes"
-
 // This file decodes events laid out exactly as kube-apiserver writes them:
 // compact JSON with the fields in the order of the audit.k8s.io Go types.
 // Nearly every line of a real log is such an event, so it is read straight
 // through, each key compared in place with the one expected, without the
 // general decoder's calls per key and per value. At the first byte that is
 // not as expected (another producer, an escape in a value that is kept, a
-// field out of order) decodeLaidOut gives up and the
-// line is decoded the general way, from its start: the result is the same
-// either way, only the time differs. Tests hold both to each other on real
-// logs and on fuzzed input.
+// field out of order) decodeLaidOut gives up and the line is decoded the
+// general way, from its start: the result is the same either way, only the
+// time differs. Tests hold both to each other on real logs and on fuzzed
+// input.
 
 // cursor reads a line from left to right.
 type cursor struct {
@@ -152,7 +150,12 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 	if c.lit(`,"annotations":{`) && !laidOutAnnotations(&c, ev) {
 		return false
 	}
-	if !c.lit("}") || len(bytes.TrimSpace(line[c.i:])) > 0 || !isEvent(ev) {
+	if !c.lit("}") || !isEvent(ev) {
+		return false
+	}
+	// Only what the general decoder takes for whitespace may follow.
+	rest := scanner{b: line, i: c.i}
+	if rest.ws(); !rest.eof() {
 		return false
 	}
 	if !ev.HasObjectRef && requestURI != nil {

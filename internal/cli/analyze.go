@@ -397,16 +397,10 @@ func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy 
 			go func() {
 				defer func() { <-slots }()
 				s := &subjectOutput{report: r, slug: policy.SubjectSlug(r.Subject)}
-				var err error
 				if withPolicy {
-					s.policy, err = policy.Build(r.Subject, r.Rules, strategy)
+					s.policy = policy.Build(r.Subject, r.Rules, strategy)
 				}
-				if err != nil {
-					err = fmt.Errorf("rendering the policy of %s: %w", r.Subject, err)
-				} else {
-					err = out.prepare(s)
-				}
-				future <- result{s, err}
+				future <- result{s, out.prepare(s)}
 			}()
 			return nil
 		})

@@ -112,11 +112,8 @@ func decideWrite(prev, next *written, counterFlush bool) writeDecision {
 }
 
 // reportStatus is the status of a subject's report.
-func reportStatus(r *pipeline.SubjectReport, strategy v1alpha1.PolicyStrategy, covered *v1alpha1.FilePosition) (v1alpha1.AudiciaPolicyReportStatus, error) {
-	suggested, err := policy.Build(r.Subject, r.Rules, strategy)
-	if err != nil {
-		return v1alpha1.AudiciaPolicyReportStatus{}, err
-	}
+func reportStatus(r *pipeline.SubjectReport, strategy v1alpha1.PolicyStrategy, covered *v1alpha1.FilePosition) v1alpha1.AudiciaPolicyReportStatus {
+	suggested := policy.Build(r.Subject, r.Rules, strategy)
 	last := metav1.NewTime(r.LastEventTime)
 	return v1alpha1.AudiciaPolicyReportStatus{
 		ObservedRules:   r.Rules,
@@ -127,7 +124,7 @@ func reportStatus(r *pipeline.SubjectReport, strategy v1alpha1.PolicyStrategy, c
 		LastEventTime:   &last,
 		Groups:          r.Groups,
 		SourcePosition:  covered,
-	}, nil
+	}
 }
 
 // subjectReport reads back what a report holds, to restore the pipeline.

@@ -75,9 +75,8 @@ func withoutStatus(apr *v1alpha1.AudiciaPolicyReport) *v1alpha1.AudiciaPolicyRep
 }
 
 func (w *reportWriter) suggestionCurrent(r *pipeline.SubjectReport, apr *v1alpha1.AudiciaPolicyReport) bool {
-	want, err := reportStatus(r, w.strategy, nil)
-	return err == nil && apr.Status.SuggestedPolicy != nil &&
-		apr.Status.SuggestedPolicy.Manifest == want.SuggestedPolicy.Manifest
+	want := reportStatus(r, w.strategy, nil)
+	return apr.Status.SuggestedPolicy != nil && apr.Status.SuggestedPolicy.Manifest == want.SuggestedPolicy.Manifest
 }
 
 // flush writes the reports that changed; counts alone are written only when
@@ -182,12 +181,10 @@ func (w *reportWriter) oldestPending() (oldest v1alpha1.FilePosition, ok bool) {
 
 // write writes the report over what was written before (prev, nil for none).
 func (w *reportWriter) write(ctx context.Context, r *pipeline.SubjectReport, prev, next *written) error {
-	status, err := reportStatus(r, w.strategy, next.covered)
-	if err != nil {
-		return err
-	}
+	status := reportStatus(r, w.strategy, next.covered)
 	status.Compliance, status.Drift = next.scored.compliance, next.scored.drift
 	var apr *v1alpha1.AudiciaPolicyReport
+	var err error
 	if prev != nil {
 		apr = prev.report.DeepCopy()
 	} else if apr, err = w.create(ctx, r.Subject); err != nil {

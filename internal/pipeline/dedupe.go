@@ -27,8 +27,6 @@ type dedupe struct {
 	tags []uint16
 	ids  [2][]audit.ID
 	n    [2]int
-	// zero records the zero ID, which marks an empty slot, per generation.
-	zero [2]bool
 	cur  int // the current generation
 }
 
@@ -36,19 +34,11 @@ type dedupe struct {
 // a pipeline that is drained, or never fed, holds none.
 func newDedupe(size int) *dedupe { return &dedupe{size: size} }
 
-// seen reports whether id was seen before, and remembers it.
+// seen reports whether id was seen before, and remembers it. The zero ID,
+// of an event without one, marks an empty slot: it is never passed.
 func (d *dedupe) seen(id audit.ID) bool {
 	if d.tags == nil {
 		d.alloc()
-	}
-	if id.IsZero() {
-		found := d.zero[0] || d.zero[1]
-		if !found {
-			d.flipIfFull()
-			d.zero[d.cur] = true
-			d.n[d.cur]++
-		}
-		return found
 	}
 	h := hashID(id)
 	tag := uint8(h>>24) | 1 // bits that do not choose the slot; never 0
@@ -106,7 +96,7 @@ func (d *dedupe) flipIfFull() bool {
 	for i := range d.tags {
 		d.tags[i] &= keep
 	}
-	d.n[d.cur], d.zero[d.cur] = 0, false
+	d.n[d.cur] = 0
 	return true
 }
 

@@ -226,11 +226,11 @@ func TestDedupeCountsEachRequestOnce(t *testing.T) {
 func TestDedupeMemoryIsBounded(t *testing.T) {
 	d := newDedupe(100)
 	for i := range 1000 {
-		assert.False(t, d.seen(audit.ID{byte(i), byte(i >> 8)}))
+		assert.False(t, d.seen(audit.ID{1, byte(i), byte(i >> 8)}))
 		assert.LessOrEqual(t, d.len(), 200)
 	}
-	assert.True(t, d.seen(audit.ID{byte(999 % 256), byte(999 >> 8)}), "recent IDs are remembered")
-	assert.False(t, d.seen(audit.ID{0, 0}), "old IDs are forgotten")
+	assert.True(t, d.seen(audit.ID{1, byte(999 % 256), byte(999 >> 8)}), "recent IDs are remembered")
+	assert.False(t, d.seen(audit.ID{1, 0, 0}), "old IDs are forgotten")
 }
 
 func TestNormalize(t *testing.T) {

@@ -59,7 +59,11 @@ func (t *atomTable) id(a Atom) atomID {
 	return id
 }
 
-// rank returns the atoms' places in the order of compareAtoms.
+// rank returns the atoms' places in the order of compareAtoms. Atoms are
+// only ever appended (compactAtoms makes a new table), so ranks worked out
+// for as many atoms as there are still hold. After atoms were added they are
+// worked out again for all, a sort of the distinct atoms: cheap next to a
+// flush of the reports that added them.
 func (t *atomTable) rank() []int32 {
 	if len(t.ranks) == len(t.atoms) {
 		return t.ranks

@@ -75,8 +75,7 @@ func TestSuggestProperties(t *testing.T) {
 			observed[j] = randomRule(rng)
 		}
 
-		sp, err := policy.Build(subject, observed, s)
-		require.NoError(t, err)
+		sp := policy.Build(subject, observed, s)
 		objs, err := policytest.ParseManifest(sp.Manifest)
 		require.NoError(t, err)
 
@@ -267,7 +266,6 @@ func buildShuffled(t *testing.T, rng *rand.Rand, subject v1alpha1.Subject, obser
 		rng.Shuffle(len(names), func(a, b int) { names[a], names[b] = names[b], names[a] })
 		shuffled[i].ResourceNames = names
 	}
-	sp, err := policy.Build(subject, shuffled, s)
-	require.NoError(t, err)
+	sp := policy.Build(subject, shuffled, s)
 	return sp.Manifest
 }

@@ -21,10 +21,10 @@ const (
 
 // Build computes the suggested policy for the subject's observed rules and
 // renders its manifest, the YAML of Objects(subject, sp).
-func Build(subject v1alpha1.Subject, rules []v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) (v1alpha1.SuggestedPolicy, error) {
+func Build(subject v1alpha1.Subject, rules []v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) v1alpha1.SuggestedPolicy {
 	sp := Suggest(rules, s)
 	sp.Manifest = manifest(subject, sp)
-	return sp, nil
+	return sp
 }
 
 // manifest renders what Render(Objects(subject, sp)) renders without building

@@ -169,6 +169,13 @@ func TestSuggestVerbMerge(t *testing.T) {
 		strategy: strict,
 		observed: []v1alpha1.ObservedRule{obs("", "pods", "a", "get"), obs("", "pods", "a", "list"), obs("", "configmaps", "a", "get")},
 		spaces:   []v1alpha1.NamespaceRules{ns("a", rule("", res("configmaps"), "get"), rule("", res("pods"), "get", "list"))},
+	}, {
+		// Suggest is public: a verb holding a comma, which no API server
+		// serves, must not pass for two verbs and merge with them.
+		name:     "smart keeps a verb with a comma apart from the verbs it names",
+		strategy: strict,
+		observed: []v1alpha1.ObservedRule{obs("", "pods", "a", "list"), obs("", "pods", "a", "watch"), obs("", "configmaps", "a", "list,watch")},
+		spaces:   []v1alpha1.NamespaceRules{ns("a", rule("", res("configmaps"), "list,watch"), rule("", res("pods"), "list", "watch"))},
 	}})
 }
 
