@@ -62,9 +62,6 @@ var realisticReports = sync.OnceValues(func() ([]pipeline.SubjectReport, error) 
 // checks that the manifest is what Render makes of Objects, the typed form of
 // the same objects.
 func TestBuildRealistic(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates and analyzes a log of 200,000 requests")
-	}
 	reports, err := realisticReports()
 	require.NoError(t, err)
 	var got strings.Builder
