@@ -2,5 +2,6 @@
 // as JSON lines or EventList bodies) into Event, a lean value holding only what
 // Audicia uses. It owns the fast path from bytes to events: a single-pass
 // scanner that skips what it does not need, shared strings for the values
-// that repeat, and a parallel line reader for large logs.
+// that repeat, and a parallel line reader for large logs, which decodes a
+// file in place where it can map it into memory.
 package audit

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -68,12 +69,7 @@ func (s *StreamStats) Add(o StreamStats) {
 // batch slice (the events' contents it may keep). A malformed line is counted
 // and skipped; only a read error stops the stream.
 func Stream(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, error) {
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
-	}
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = DefaultMaxLineBytes
-	}
+	opts = opts.withDefaults()
 	first := make([]byte, chunkBytes)
 	n, err := io.ReadFull(r, first)
 	first = first[:n]
@@ -84,6 +80,16 @@ func Stream(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, e
 		return streamDocument(io.MultiReader(bytes.NewReader(first), r), opts, sink)
 	}
 	return streamLines(io.MultiReader(bytes.NewReader(first), r), opts, sink)
+}
+
+func (o StreamOptions) withDefaults() StreamOptions {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxLineBytes <= 0 {
+		o.MaxLineBytes = DefaultMaxLineBytes
+	}
+	return o
 }
 
 // isSingleDocument tells a whole-document input from JSON lines by its first
@@ -137,18 +143,29 @@ func streamDocument(r io.Reader, opts StreamOptions, sink func([]Event)) (Stream
 type decodedBatch struct {
 	events []Event
 	stats  StreamStats
+	err    error
 }
 
 func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, error) {
+	var buffers sync.Pool
+	return decodeChunks(opts, sink, false,
+		func(out chan<- []byte) (StreamStats, error) { return splitChunks(r, opts.MaxLineBytes, &buffers, out) },
+		func(chunk []byte) { buffers.Put(chunk[:0]) }) //nolint:staticcheck // a slice header is small next to the megabyte it names
+}
+
+// decodeChunks decodes the chunks of lines that split sends, on
+// opts.Workers workers, and hands each chunk to done once it is decoded.
+// mapped says the chunks map a file (see StreamFile).
+func decodeChunks(opts StreamOptions, sink func([]Event), mapped bool, split func(chan<- []byte) (StreamStats, error), done func([]byte)) (StreamStats, error) {
 	chunks := make(chan []byte, opts.Workers)
 	batches := make(chan decodedBatch, opts.Workers)
-	var buffers, eventSlices sync.Pool
+	var eventSlices sync.Pool
 
-	var readStats StreamStats
-	var readErr error
+	var splitStats StreamStats
+	var splitErr error
 	go func() {
 		defer close(chunks)
-		readStats, readErr = splitChunks(r, opts.MaxLineBytes, &buffers, chunks)
+		splitStats, splitErr = split(chunks)
 	}()
 
 	var workers sync.WaitGroup
@@ -158,8 +175,15 @@ func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamSta
 			for chunk := range chunks {
 				events, _ := eventSlices.Get().([]Event)
 				b := decodedBatch{events: events[:0]}
-				b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events)
-				buffers.Put(chunk[:0]) //nolint:staticcheck // a slice header is small next to the megabyte it names
+				if mapped {
+					b.err = readingMapped(func() error {
+						b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events)
+						return nil
+					})
+				} else {
+					b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events)
+				}
+				done(chunk)
 				batches <- b
 			}
 		})
@@ -170,15 +194,17 @@ func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamSta
 	}()
 
 	var stats StreamStats
+	var err error
 	for b := range batches {
 		if len(b.events) > 0 {
 			sink(b.events)
 		}
 		stats.Add(b.stats)
-		eventSlices.Put(b.events[:0]) //nolint:staticcheck // see above
+		err = cmp.Or(err, b.err)
+		eventSlices.Put(b.events[:0]) //nolint:staticcheck // see streamLines
 	}
-	stats.Add(readStats)
-	return stats, readErr
+	stats.Add(splitStats)
+	return stats, cmp.Or(splitErr, err)
 }
 
 // decodeLines decodes every line of a chunk.
@@ -246,9 +272,8 @@ func splitChunks(r io.Reader, maxLine int, buffers *sync.Pool, out chan<- []byte
 			skipping = false
 		}
 		if done {
-			if len(data) > maxLine {
-				stats.Oversized++
-			} else if len(data) > 0 {
+			// Its lines, the one left over with them, are judged one by one.
+			if len(data) > 0 {
 				out <- data
 			}
 			return stats, nil
@@ -256,6 +281,7 @@ func splitChunks(r io.Reader, maxLine int, buffers *sync.Pool, out chan<- []byte
 		last := bytes.LastIndexByte(data, '\n')
 		if last < 0 {
 			if len(data) > maxLine {
+				stats.Lines++
 				stats.Oversized++
 				skipping = true
 				carry = carry[:0]

@@ -270,35 +270,11 @@ func feed(p *pipeline.Pipeline, files []string, stdin io.Reader, skipSystemUsers
 }
 
 func feedOne(p *pipeline.Pipeline, name string, stdin io.Reader, skipSystemUsers bool) (audit.StreamStats, error) {
-	var in io.Reader = stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return audit.StreamStats{}, err
-		}
-		defer f.Close()
-		if info, err := f.Stat(); err == nil && info.IsDir() {
-			return audit.StreamStats{}, fmt.Errorf("%s is a directory, not an audit log", name)
-		}
-		in = f
-	} else {
-		name = "stdin"
-	}
-	br := bufio.NewReaderSize(in, 1<<16)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return audit.StreamStats{}, fmt.Errorf("%s: %w", name, err)
-		}
-		defer zr.Close()
-		in = zr
-	} else {
-		in = br
-	}
 	// System users are dropped by the pipeline anyway; the decoder need not
 	// read the rest of their events.
+	opts := audit.StreamOptions{SkipSystemUsers: skipSystemUsers}
 	batches := 0
-	stats, err := audit.Stream(in, audit.StreamOptions{SkipSystemUsers: skipSystemUsers}, func(events []audit.Event) {
+	sink := func(events []audit.Event) {
 		for i := range events {
 			p.Observe(&events[i])
 		}
@@ -307,12 +283,53 @@ func feedOne(p *pipeline.Pipeline, name string, stdin io.Reader, skipSystemUsers
 		if batches++; batches%64 == 0 {
 			limitMemory()
 		}
-	})
+	}
+	if name == "-" {
+		return streamReader("stdin", stdin, opts, sink)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return audit.StreamStats{}, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return audit.StreamStats{}, err
+	}
+	if info.IsDir() {
+		return audit.StreamStats{}, fmt.Errorf("%s is a directory, not an audit log", name)
+	}
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); !info.Mode().IsRegular() || (n == 2 && isGzip(magic[:])) {
+		return streamReader(name, f, opts, sink)
+	}
+	stats, err := audit.StreamFile(f, opts, sink)
 	if err != nil {
 		return stats, fmt.Errorf("reading %s: %w", name, err)
 	}
 	return stats, nil
 }
+
+// streamReader decodes a stream, gunzipping it when it starts as gzip does.
+func streamReader(name string, in io.Reader, opts audit.StreamOptions, sink func([]audit.Event)) (audit.StreamStats, error) {
+	br := bufio.NewReaderSize(in, 1<<16)
+	in = br
+	if magic, _ := br.Peek(2); isGzip(magic) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return audit.StreamStats{}, fmt.Errorf("%s: %w", name, err)
+		}
+		defer zr.Close()
+		in = zr
+	}
+	stats, err := audit.Stream(in, opts, sink)
+	if err != nil {
+		return stats, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return stats, nil
+}
+
+func isGzip(magic []byte) bool { return len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b }
 
 func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	opts, err := o.pipelineOptions()

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package audit
+
+import "os"
+
+func mapFile(*os.File) ([]byte, func(), bool) { return nil, nil, false }
+
+func releasePages([]byte) func([]byte) { return func([]byte) {} }
