@@ -57,16 +57,16 @@ func compileFilters(rules []v1alpha1.FilterRule) (filterChain, error) {
 	return chain, nil
 }
 
-// allows applies the chain to a normalized request; no match keeps it.
-func (c filterChain) allows(user string, groups []string, r *request) bool {
-	resource := r.atom.Resource
-	if r.atom.NonResourceURL != "" {
-		resource = r.atom.NonResourceURL
+// allows applies the chain to a request for the atom; no match keeps it.
+func (c filterChain) allows(user string, groups []string, a *Atom) bool {
+	resource := a.Resource
+	if a.NonResourceURL != "" {
+		resource = a.NonResourceURL
 	}
 	for i := range c {
 		f := &c[i]
-		if matches(f.user, user) && matchesAny(f.group, groups) && matches(f.namespace, r.atom.Namespace) &&
-			matches(f.verb, r.atom.Verb) && matches(f.resource, resource) {
+		if matches(f.user, user) && matchesAny(f.group, groups) && matches(f.namespace, a.Namespace) &&
+			matches(f.verb, a.Verb) && matches(f.resource, resource) {
 			return f.allow
 		}
 	}

@@ -20,10 +20,12 @@ type Atom struct {
 
 // request is an audit event reduced to what the store records.
 type request struct {
-	atom   Atom
-	name   string // object name, for resourceNames
-	denied bool
-	at     int64 // request time, Unix nanoseconds
+	atom atomID
+	// namesApply says whether the atom's rule may be narrowed to object names.
+	namesApply bool
+	name       string // object name, for resourceNames
+	denied     bool
+	at         int64 // request time, Unix nanoseconds
 }
 
 const serviceAccountPrefix = "system:serviceaccount:"
@@ -55,35 +57,36 @@ var deprecatedGroups = map[[2]string]string{
 	{"apps", "podsecuritypolicies"}:       "policy",
 }
 
-// normalize reduces an event to the permission it exercised. ok is false for
-// an event RBAC cannot express (no verb, a verb RBAC does not know).
-func normalize(ev *audit.Event, migrate bool) (r request, ok bool) {
-	r.at = ev.RequestReceivedNanos
-	r.denied = ev.Decision == audit.DecisionForbid || (ev.Decision == audit.DecisionUnknown && ev.Code == 403)
-	r.atom.Verb = ev.Verb
+// denied reports whether the authorizer denied the request.
+func denied(ev *audit.Event) bool {
+	return ev.Decision == audit.DecisionForbid || (ev.Decision == audit.DecisionUnknown && ev.Code == 403)
+}
+
+// atomOf is the permission an event exercised, its object's name aside.
+func atomOf(ev *audit.Event, migrate bool) (a Atom, ok bool) {
+	a.Verb = ev.Verb
 	if !ev.HasObjectRef {
-		r.atom.NonResourceURL = ev.RequestPath
-		return r, strings.HasPrefix(ev.RequestPath, "/") && policy.IsNonResourceVerb(ev.Verb)
+		a.NonResourceURL = ev.RequestPath
+		return a, strings.HasPrefix(ev.RequestPath, "/") && policy.IsNonResourceVerb(ev.Verb)
 	}
 	ref := &ev.ObjectRef
 	if ref.Resource == "" || !policy.IsResourceVerb(ev.Verb) {
-		return r, false
+		return a, false
 	}
-	r.atom.APIGroup = ref.APIGroup
+	a.APIGroup = ref.APIGroup
 	if migrate {
 		if group, found := deprecatedGroups[[2]string{ref.APIGroup, ref.Resource}]; found {
-			r.atom.APIGroup = group
+			a.APIGroup = group
 		}
 	}
-	r.atom.Resource = ref.Resource
+	a.Resource = ref.Resource
 	if ref.Subresource != "" {
-		r.atom.Resource = ref.Resource + "/" + ref.Subresource
+		a.Resource = ref.Resource + "/" + ref.Subresource
 	}
 	// A namespace object is addressed with its own name as namespace; it is
 	// still cluster-scoped and belongs in a ClusterRole.
-	if !policy.IsClusterScoped(r.atom.APIGroup, ref.Resource) {
-		r.atom.Namespace = ref.Namespace
+	if !policy.IsClusterScoped(a.APIGroup, ref.Resource) {
+		a.Namespace = ref.Namespace
 	}
-	r.name = ref.Name
-	return r, true
+	return a, true
 }

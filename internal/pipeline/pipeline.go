@@ -72,6 +72,10 @@ type Pipeline struct {
 	store      *store
 	identities map[string]*identity
 	counters   Counters
+	// recentIdentities and targets remember what recent events' strings
+	// came to (see memo.go).
+	recentIdentities identityMemo
+	targets          targetMemo
 
 	// pos is the position of the event being observed, when positioned;
 	// covered holds how far the restored reports had counted (see replay.go).
@@ -147,12 +151,12 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 		p.counters.Filtered++
 		return
 	}
-	r, ok := normalize(ev, p.opts.MigrateDeprecatedGroups)
+	r, ok := p.normalize(ev)
 	if !ok {
 		p.counters.Malformed++
 		return
 	}
-	if !p.filters.allows(user.Username, user.Groups, &r) {
+	if len(p.filters) > 0 && !p.filters.allows(user.Username, user.Groups, &p.store.atoms.atoms[r.atom]) {
 		p.counters.Filtered++
 		return
 	}
@@ -171,6 +175,20 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 	}
 }
 
+// normalize reduces an event to the permission it exercised. ok is false for
+// an event RBAC cannot express (no verb, a verb RBAC does not know).
+func (p *Pipeline) normalize(ev *audit.Event) (request, bool) {
+	t := p.targets.target(ev, p.store.atoms, p.opts.MigrateDeprecatedGroups)
+	if !t.ok {
+		return request{}, false
+	}
+	r := request{atom: t.atom, namesApply: t.namesApply, denied: denied(ev), at: ev.RequestReceivedNanos}
+	if ev.HasObjectRef {
+		r.name = ev.ObjectRef.Name
+	}
+	return r, true
+}
+
 // recordGroups adds the request to the reports of the opted-in groups the
 // user is in. A group's report is extra evidence, so its limits do not count
 // against the request.
@@ -185,15 +203,20 @@ func (p *Pipeline) recordGroups(groups []string, r *request) {
 
 // identity returns the memoized identity of a username.
 func (p *Pipeline) identity(username string) *identity {
-	if id := p.identities[username]; id != nil {
+	if id := p.recentIdentities.get(username); id != nil {
 		return id
 	}
-	if len(p.identities) >= maxIdentities {
-		clear(p.identities)
+	id := p.identities[username]
+	if id == nil {
+		if len(p.identities) >= maxIdentities {
+			clear(p.identities)
+			p.recentIdentities = identityMemo{}
+		}
+		subject := subjectOf(username)
+		id = &identity{subject: subject, system: isSystemUser(subject)}
+		p.identities[username] = id
 	}
-	subject := subjectOf(username)
-	id := &identity{subject: subject, system: isSystemUser(subject)}
-	p.identities[username] = id
+	p.recentIdentities.put(username, id)
 	return id
 }
 

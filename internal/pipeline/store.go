@@ -5,12 +5,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/audicia/audicia/api/v1alpha1"
-	"github.com/audicia/audicia/internal/policy"
 )
 
 // atomID numbers a distinct Atom. Subjects share atoms (many accounts get
@@ -22,40 +20,21 @@ type atomID uint32
 type atomTable struct {
 	ids   map[Atom]atomID
 	atoms []Atom
-	// recent remembers atoms by the identity of their strings. The decoder
-	// shares the strings of repeated values, so most requests carry the very
-	// strings of an atom seen before; comparing five pointers is much
-	// cheaper than hashing and comparing five strings in ids.
-	recent [recentAtoms]recentAtom
 	// ranks places each atom in the order of compareAtoms, for reports to
 	// sort their rules by a number instead of by five strings; worked out
 	// again only once atoms were added.
 	ranks []int32
 }
 
-// recentAtoms is the size of atomTable.recent, a power of two.
-const recentAtoms = 1 << 12
-
-type recentAtom struct {
-	atom Atom
-	id   atomID
-	set  bool
-}
-
 func newAtomTable() *atomTable { return &atomTable{ids: make(map[Atom]atomID)} }
 
 func (t *atomTable) id(a Atom) atomID {
-	slot := &t.recent[a.identityHash()&(recentAtoms-1)]
-	if slot.set && a.sameStrings(&slot.atom) {
-		return slot.id
-	}
 	id, ok := t.ids[a]
 	if !ok {
 		id = atomID(len(t.atoms))
 		t.atoms = append(t.atoms, a)
 		t.ids[a] = id
 	}
-	*slot = recentAtom{atom: a, id: id, set: true}
 	return id
 }
 
@@ -78,34 +57,6 @@ func (t *atomTable) rank() []int32 {
 		t.ranks[id] = int32(place)
 	}
 	return t.ranks
-}
-
-// identityHash hashes where the atom's strings are, not what they hold.
-func (a *Atom) identityHash() uint64 {
-	h := uint64(0)
-	for _, s := range [...]string{a.APIGroup, a.Resource, a.NonResourceURL, a.Namespace, a.Verb} {
-		h = (h ^ stringIdentity(s)) * 0x9e3779b97f4a7c15
-	}
-	return h >> 32
-}
-
-// sameStrings reports whether both atoms hold the very same strings: then
-// they are equal. Equal atoms with copies of the strings are not the same.
-func (a *Atom) sameStrings(b *Atom) bool {
-	return sameString(a.APIGroup, b.APIGroup) && sameString(a.Resource, b.Resource) &&
-		sameString(a.NonResourceURL, b.NonResourceURL) && sameString(a.Namespace, b.Namespace) &&
-		sameString(a.Verb, b.Verb)
-}
-
-func sameString(a, b string) bool {
-	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
-}
-
-func stringIdentity(s string) uint64 {
-	if len(s) == 0 {
-		return 0
-	}
-	return uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) + uint64(len(s))
 }
 
 // ruleStats aggregates the requests of one atom of one subject.
@@ -184,14 +135,14 @@ func (s *store) record(st *subjectState, r *request) bool {
 		return false
 	}
 	st.changed = true
-	rs := st.rule(s.atoms.id(r.atom), s.maxRules)
+	rs := st.rule(r.atom, s.maxRules)
 	if rs == nil {
 		st.dropped++
 		return false
 	}
 	if rs.count == 0 {
 		rs.first, rs.last = r.at, r.at
-		if policy.NamesApply(r.atom.Verb, r.atom.Resource) && r.name != "" {
+		if r.namesApply && r.name != "" {
 			rs.names = []string{r.name}
 		}
 	} else if rs.names != nil {

@@ -1,19 +1,61 @@
 package pipeline
 
 import (
-	"reflect"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/audicia/audicia/internal/audit"
+	"github.com/audicia/audicia/internal/policy"
 )
 
-// TestAtomHoldsFiveStrings keeps atomTable.recent honest: it compares atoms
-// by their five strings' identity, and a field it does not know of would
-// make different atoms look the same.
-func TestAtomHoldsFiveStrings(t *testing.T) {
-	typ := reflect.TypeFor[Atom]()
-	require.Equal(t, 5, typ.NumField())
-	for i := range typ.NumField() {
-		require.Equal(t, reflect.String, typ.Field(i).Type.Kind(), typ.Field(i).Name)
+// TestTargetMemo holds the memo of targets to atomOf on events made of a
+// few shared strings and of copies of them, so that hits, misses, slots
+// taken over and equal strings in other places all occur; and checks that
+// what the memo does not key on does not change the atom.
+func TestTargetMemo(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pick := func(values ...string) string {
+		v := values[r.IntN(len(values))]
+		if r.IntN(4) == 0 {
+			v = strings.Clone(v) // equal, elsewhere
+		}
+		return v
+	}
+	atoms := newAtomTable()
+	var memo targetMemo
+	for range 100000 {
+		ev := audit.Event{Verb: pick("get", "list", "create", "frobnicate", "")}
+		if r.IntN(5) == 0 {
+			ev.RequestPath = pick("/healthz", "/metrics", "", "nope")
+		} else {
+			ev.HasObjectRef = true
+			ev.ObjectRef = audit.ObjectRef{
+				APIGroup:    pick("", "apps", "extensions"),
+				Resource:    pick("pods", "deployments", "namespaces", "ingresses", ""),
+				Subresource: pick("", "", "status", "exec"),
+				Namespace:   pick("", "a", "b"),
+			}
+		}
+		want, wantOK := atomOf(&ev, true)
+		// Fields the memo does not key on.
+		ev.ObjectRef.Name, ev.Code, ev.Decision = pick("x", "y"), int32(r.IntN(500)), audit.Decision(r.IntN(3))
+		ev.User.Username, ev.Stage, ev.RequestReceivedNanos = pick("u", "v"), audit.Stage(r.IntN(5)), r.Int64()
+		got, gotOK := atomOf(&ev, true)
+		require.Equal(t, want, got)
+		require.Equal(t, wantOK, gotOK)
+
+		tgt := memo.target(&ev, atoms, true)
+		require.Equal(t, wantOK, tgt.ok, "%+v", ev)
+		if wantOK {
+			require.Equal(t, want, atoms.atoms[tgt.atom], "%+v", ev)
+			require.Equal(t, policy.NamesApply(want.Verb, want.Resource), tgt.namesApply)
+		}
+		// A new table (forgotten rules renumber the atoms) empties the memo.
+		if r.IntN(1000) == 0 {
+			atoms = newAtomTable()
+		}
 	}
 }

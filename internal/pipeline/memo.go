@@ -1,0 +1,121 @@
+package pipeline
+
+import (
+	"unsafe"
+
+	"github.com/audicia/audicia/internal/audit"
+	"github.com/audicia/audicia/internal/policy"
+)
+
+// The decoder shares the strings of repeated values between events, so most
+// events carry the very strings of an event seen a little earlier. What the
+// pipeline works out from such strings (the atom of a target, the identity
+// of a username) is remembered by where the strings are, not by what they
+// hold: comparing a few pointers is much cheaper than hashing and comparing
+// the strings. Equal strings in other places only miss the memo.
+
+// target is what an event's verb and target come to.
+type target struct {
+	atom atomID
+	// namesApply says whether the atom's rule may be narrowed to object names.
+	namesApply bool
+	// ok is false for a target RBAC cannot express.
+	ok bool
+}
+
+// targetMemo remembers the targets of recent events by the identity of
+// their strings.
+type targetMemo struct {
+	// atoms is the table the atom numbers are of; a new one (see
+	// store.compactAtoms) empties the memo.
+	atoms *atomTable
+	slots [targetSlots]targetSlot
+}
+
+// targetSlots is the size of the memo, a power of two: every distinct
+// target of a large log, seen through the strings of two decoders.
+const targetSlots = 1 << 13
+
+type targetSlot struct {
+	// key holds the event's verb, API group, resource, subresource and
+	// namespace, or its verb and request path when it has no objectRef.
+	key       [5]string
+	hasObject bool
+	target    target
+	set       bool
+}
+
+func targetKey(ev *audit.Event) (key [5]string) {
+	if !ev.HasObjectRef {
+		return [5]string{ev.Verb, ev.RequestPath}
+	}
+	ref := &ev.ObjectRef
+	return [5]string{ev.Verb, ref.APIGroup, ref.Resource, ref.Subresource, ref.Namespace}
+}
+
+// target returns what the event's target comes to, worked out (and its
+// atom numbered in atoms) when the memo does not hold it.
+func (m *targetMemo) target(ev *audit.Event, atoms *atomTable, migrate bool) target {
+	if m.atoms != atoms {
+		m.slots, m.atoms = [targetSlots]targetSlot{}, atoms
+	}
+	key := targetKey(ev)
+	h := uint64(0)
+	for _, s := range key {
+		h = (h ^ stringIdentity(s)) * 0x9e3779b97f4a7c15
+	}
+	slot := &m.slots[h>>(64-13)]
+	if slot.set && slot.hasObject == ev.HasObjectRef && sameStrings(&slot.key, &key) {
+		return slot.target
+	}
+	var t target
+	if a, ok := atomOf(ev, migrate); ok {
+		t = target{atom: atoms.id(a), namesApply: policy.NamesApply(a.Verb, a.Resource), ok: true}
+	}
+	*slot = targetSlot{key: key, hasObject: ev.HasObjectRef, target: t, set: true}
+	return t
+}
+
+// identityMemo remembers the identities of recent usernames by the
+// identity of their strings.
+type identityMemo [identitySlots]struct {
+	username string
+	id       *identity
+}
+
+// identitySlots is the size of the memo, a power of two.
+const identitySlots = 1 << 13
+
+// get returns the username's identity, if the memo holds it.
+func (m *identityMemo) get(username string) *identity {
+	slot := &m[(stringIdentity(username)*0x9e3779b97f4a7c15)>>(64-13)]
+	if slot.id != nil && sameString(slot.username, username) {
+		return slot.id
+	}
+	return nil
+}
+
+func (m *identityMemo) put(username string, id *identity) {
+	slot := &m[(stringIdentity(username)*0x9e3779b97f4a7c15)>>(64-13)]
+	slot.username, slot.id = username, id
+}
+
+func sameStrings(a, b *[5]string) bool {
+	for i := range a {
+		if !sameString(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
+}
+
+func stringIdentity(s string) uint64 {
+	if len(s) == 0 {
+		return 0
+	}
+	return uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) + uint64(len(s))
+}
