@@ -46,6 +46,8 @@ type Decoder struct {
 	recent [recentStrings]string
 	groups map[string][]string
 	clock  secondMemo
+	// userTails serve the straight path (see laidOutUser).
+	userTails userTails
 }
 
 // NewDecoder returns a Decoder with empty intern tables.
@@ -378,7 +380,7 @@ func (d *Decoder) requestPath(raw []byte) (string, error) {
 }
 
 // recentStrings is the size of Decoder.recent, a power of two.
-const recentStrings = 1 << 10
+const recentStrings = 1 << 12
 
 // intern returns the string for b, allocating only the first time it is seen.
 // b is the decoded value (escapes already resolved).

@@ -233,14 +233,18 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`[{"stage":"Panic","verb":"get","user":{"groups":["a\u0026"]}}]`))
 	// A line followed by a non-breaking space: not JSON whitespace.
 	f.Add(append(readLines(f, sharedLogs(f)[0])[3], 0xc2, 0xa0))
+	realLine := readLines(f, sharedLogs(f)[1])[5]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dec := NewDecoder()
 		_, _, _ = dec.Decode(data, nil) // must not panic, whatever the input
 
-		// What the straight path takes, the general decoder reads the same.
+		// What the straight path takes, the general decoder reads the same,
+		// also after a real line filled what the decoder remembers.
 		for _, skip := range []bool{false, true} {
 			fast, general := NewDecoder(), NewDecoder()
 			fast.SkipRequestReceived, fast.SkipSystemUsers = skip, skip
+			var earlier Event
+			require.True(t, fast.decodeLaidOut(realLine, &earlier))
 			general.SkipRequestReceived, general.SkipSystemUsers = skip, skip
 			var ev Event
 			if fast.decodeLaidOut(data, &ev) {
@@ -420,9 +424,12 @@ func TestLaidOutAgreesWithGeneral(t *testing.T) {
 	logs["synthetic"] = bytes.Split(bytes.TrimSpace(synthetic.Bytes()), []byte("\n"))
 	for _, skip := range []bool{false, true} {
 		for path, lines := range logs {
+			// One decoder for the whole log, as a stream's worker: what it
+			// remembers of earlier lines serves the later ones.
+			fast := NewDecoder()
+			fast.SkipRequestReceived, fast.SkipSystemUsers = skip, skip
 			for i, line := range lines {
-				fast, general := NewDecoder(), NewDecoder()
-				fast.SkipRequestReceived, fast.SkipSystemUsers = skip, skip
+				general := NewDecoder()
 				general.SkipRequestReceived, general.SkipSystemUsers = skip, skip
 				var ev Event
 				require.True(t, fast.decodeLaidOut(line, &ev), "%s:%d is laid out as kube-apiserver writes", path, i+1)

@@ -1,5 +1,7 @@
 package audit
 
+import "unsafe"
+
 // This file decodes events laid out exactly as kube-apiserver writes them:
 // compact JSON with the fields in the order of the audit.k8s.io Go types.
 // Nearly every line of a real log is such an event, so it is read straight
@@ -52,6 +54,29 @@ func (c *cursor) skipString() bool {
 	return true
 }
 
+// timestamp reads the rest of a timestamp string, and the closing quote.
+// Timestamps as kube-apiserver writes them, to the microsecond, are read
+// without searching for their end: one that parses holds no quote.
+func (c *cursor) timestamp(clock *secondMemo) (int64, bool) {
+	const n = len("2006-01-02T15:04:05.000000Z")
+	if len(c.b)-c.i > n && c.b[c.i+n] == '"' {
+		if t, ok := clock.parseRFC3339UTC(c.b[c.i : c.i+n]); ok {
+			c.i += n + 1
+			return t, true
+		}
+	}
+	start := c.i
+	v, ok := c.plain()
+	if !ok {
+		return 0, false
+	}
+	t, ok := clock.parseRFC3339UTC(v)
+	if !ok {
+		c.i = start
+	}
+	return t, ok
+}
+
 // skipValue moves past any JSON value with the general scanner.
 func (c *cursor) skipValue() bool {
 	s := scanner{b: c.b, i: c.i}
@@ -102,7 +127,11 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 		}
 		ev.Verb = d.intern(v)
 	}
-	if !c.lit(`,"user":{`) || !d.laidOutUser(&c, &ev.User) {
+	if !c.lit(`,"user":{`) {
+		return false
+	}
+	user, ok := d.laidOutUser(&c, &ev.User)
+	if !ok {
 		return false
 	}
 	if d.SkipSystemUsers && d.systemUserDone(&scanner{b: line, i: c.i}, ev) {
@@ -110,7 +139,7 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 	}
 	if c.lit(`,"impersonatedUser":{`) {
 		ev.Impersonated = true
-		if !d.laidOutUser(&c, &ev.ImpersonatedUser) {
+		if _, ok := d.laidOutUser(&c, &ev.ImpersonatedUser); !ok {
 			return false
 		}
 	}
@@ -137,18 +166,30 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 		}
 	}
 	if c.lit(`,"requestReceivedTimestamp":"`) {
-		if v, ok = c.plain(); !ok {
-			return false
-		}
-		if ev.RequestReceivedNanos, ok = d.clock.parseRFC3339UTC(v); !ok {
+		if ev.RequestReceivedNanos, ok = c.timestamp(&d.clock); !ok {
 			return false
 		}
 	}
-	if c.lit(`,"stageTimestamp":"`) && !c.skipString() {
-		return false
+	if c.lit(`,"stageTimestamp":"`) {
+		if _, ok := c.timestamp(&d.clock); !ok && !c.skipString() {
+			return false
+		}
 	}
-	if c.lit(`,"annotations":{`) && !laidOutAnnotations(&c, ev) {
-		return false
+	if c.lit(`,"annotations":{`) {
+		// A user's events mostly carry the same annotations (the decision,
+		// and the binding that allowed it).
+		if user != nil && len(user.annotations) > 0 && hasPrefixAt(line, c.i, user.annotations) {
+			ev.Decision = user.decision
+			c.i += len(user.annotations)
+		} else {
+			start := c.i
+			if !laidOutAnnotations(&c, ev) {
+				return false
+			}
+			if user != nil {
+				user.annotations, user.decision = remember(user.annotations, line[start:c.i]), ev.Decision
+			}
+		}
 	}
 	if !c.lit("}") || !isEvent(ev) {
 		return false
@@ -168,20 +209,41 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 	return true
 }
 
-// laidOutUser reads a user object after its opening brace, and the closing one.
-func (d *Decoder) laidOutUser(c *cursor, u *UserInfo) bool {
+// laidOutUser reads a user object after its opening brace, and the closing
+// one. It returns the user's slot in userTails, nil without a username.
+func (d *Decoder) laidOutUser(c *cursor, u *UserInfo) (*userTail, bool) {
 	var m members
-	if c.member(&m, `,"username":"`) {
-		v, ok := c.plain()
-		if !ok {
-			return false
-		}
-		u.Username = d.intern(v)
+	if !c.member(&m, `,"username":"`) {
+		return nil, d.laidOutUserRest(c, &m, u)
 	}
-	if c.member(&m, `,"uid":"`) && !c.skipString() {
+	v, ok := c.plain()
+	if !ok {
+		return nil, false
+	}
+	u.Username = d.intern(v)
+	// What follows the username (uid, groups, extra) is the same in most of
+	// a user's events; bytes read before read the same again.
+	tail := d.userTails.of(u.Username)
+	if len(tail.rest) > 0 && hasPrefixAt(c.b, c.i, tail.rest) {
+		u.Groups = tail.groups
+		c.i += len(tail.rest)
+		return tail, true
+	}
+	start := c.i
+	if !d.laidOutUserRest(c, &m, u) {
+		return nil, false
+	}
+	tail.rest, tail.groups = remember(tail.rest, c.b[start:c.i]), u.Groups
+	return tail, true
+}
+
+// laidOutUserRest reads a user object from after its username (if any) to
+// its closing brace.
+func (d *Decoder) laidOutUserRest(c *cursor, m *members, u *UserInfo) bool {
+	if c.member(m, `,"uid":"`) && !c.skipString() {
 		return false
 	}
-	if c.member(&m, `,"groups":`) {
+	if c.member(m, `,"groups":`) {
 		s := scanner{b: c.b, i: c.i}
 		groups, err := d.groupList(&s)
 		if err != nil {
@@ -189,10 +251,52 @@ func (d *Decoder) laidOutUser(c *cursor, u *UserInfo) bool {
 		}
 		u.Groups, c.i = groups, s.i
 	}
-	if c.member(&m, `,"extra":`) && !c.skipValue() {
+	if c.member(m, `,"extra":`) && !c.skipValue() {
 		return false
 	}
 	return c.lit("}")
+}
+
+func hasPrefixAt(b []byte, i int, prefix []byte) bool {
+	return len(b)-i >= len(prefix) && string(b[i:i+len(prefix)]) == string(prefix)
+}
+
+// userTails remembers, per username, parts of the user's last event that
+// most of its events repeat: the rest of the user object after the
+// username, with the groups it held, and the annotations, with the decision
+// they held.
+type userTails [userTailSlots]userTail
+
+// userTailSlots is the size of userTails, a power of two: the users of a
+// large log.
+const userTailSlots = 1 << 12
+
+// maxRemembered bounds the bytes remembered of a part.
+const maxRemembered = 1024
+
+type userTail struct {
+	username    string
+	rest        []byte
+	groups      []string
+	annotations []byte
+	decision    Decision
+}
+
+// of returns the slot of the username, emptied when it was another's.
+func (t *userTails) of(username string) *userTail {
+	slot := &t[(uint64(uintptr(unsafe.Pointer(unsafe.StringData(username))))*0x9e3779b97f4a7c15)>>(64-12)]
+	if slot.username != username {
+		slot.username, slot.rest, slot.annotations = username, slot.rest[:0], slot.annotations[:0]
+	}
+	return slot
+}
+
+// remember copies part into the memory of old, or forgets it when it is long.
+func remember(old, part []byte) []byte {
+	if len(part) > maxRemembered {
+		return old[:0]
+	}
+	return append(old[:0], part...)
 }
 
 // members tracks whether an object's first member has been read: the
