@@ -267,9 +267,11 @@ func hasPrefixAt(b []byte, i int, prefix []byte) bool {
 // they held.
 type userTails [userTailSlots]userTail
 
-// userTailSlots is the size of userTails, a power of two: the users of a
-// large log.
-const userTailSlots = 1 << 12
+// userTailSlots is the size of userTails: the users of a large log.
+const (
+	userTailBits  = 12
+	userTailSlots = 1 << userTailBits
+)
 
 // maxRemembered bounds the bytes remembered of a part.
 const maxRemembered = 1024
@@ -284,7 +286,7 @@ type userTail struct {
 
 // of returns the slot of the username, emptied when it was another's.
 func (t *userTails) of(username string) *userTail {
-	slot := &t[(uint64(uintptr(unsafe.Pointer(unsafe.StringData(username))))*0x9e3779b97f4a7c15)>>(64-12)]
+	slot := &t[(uint64(uintptr(unsafe.Pointer(unsafe.StringData(username))))*0x9e3779b97f4a7c15)>>(64-userTailBits)]
 	if slot.username != username {
 		slot.username, slot.rest, slot.annotations = username, slot.rest[:0], slot.annotations[:0]
 	}

@@ -29,35 +29,27 @@ func StreamFile(f *os.File, opts StreamOptions, sink func([]Event)) (StreamStats
 	defer unmap()
 	opts = opts.withDefaults()
 	var single bool
-	if err := readingMapped(func() error {
-		single = isSingleDocument(data[:min(len(data), chunkBytes)])
-		return nil
-	}); err != nil {
+	if err := readingMapped(func() { single = isSingleDocument(data[:min(len(data), chunkBytes)]) }); err != nil {
 		return StreamStats{}, err
 	}
 	if single {
 		var stats StreamStats
-		err := readingMapped(func() (err error) {
-			stats, err = streamDocument(bytes.NewReader(data), opts, sink)
-			return err
-		})
+		var err error
+		if fault := readingMapped(func() { stats, err = streamDocument(bytes.NewReader(data), opts, sink) }); fault != nil {
+			return stats, fault
+		}
 		return stats, err
 	}
 	return decodeChunks(opts, sink, true,
-		func(out chan<- []byte) (stats StreamStats, err error) {
-			err = readingMapped(func() error {
-				stats = splitMapped(data, out)
-				return nil
-			})
-			return stats, err
+		func(out chan<- []byte) (StreamStats, error) {
+			return StreamStats{Bytes: int64(len(data))}, readingMapped(func() { splitMapped(data, out) })
 		},
 		releasePages(data))
 }
 
 // splitMapped sends data in chunks of whole lines, each about chunkBytes
 // long, or one line when a line is longer.
-func splitMapped(data []byte, out chan<- []byte) StreamStats {
-	stats := StreamStats{Bytes: int64(len(data))}
+func splitMapped(data []byte, out chan<- []byte) {
 	for len(data) > 0 {
 		end := len(data)
 		if end > chunkBytes {
@@ -70,12 +62,11 @@ func splitMapped(data []byte, out chan<- []byte) StreamStats {
 		out <- data[:end]
 		data = data[end:]
 	}
-	return stats
 }
 
 // readingMapped runs fn, which reads a file mapped into memory, and turns a
 // fault there (the file was truncated) into ErrFileShrank.
-func readingMapped(fn func() error) (err error) {
+func readingMapped(fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
@@ -88,5 +79,6 @@ func readingMapped(fn func() error) (err error) {
 		}
 		err = ErrFileShrank
 	}()
-	return fn()
+	fn()
+	return nil
 }

@@ -176,10 +176,7 @@ func decodeChunks(opts StreamOptions, sink func([]Event), mapped bool, split fun
 				events, _ := eventSlices.Get().([]Event)
 				b := decodedBatch{events: events[:0]}
 				if mapped {
-					b.err = readingMapped(func() error {
-						b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events)
-						return nil
-					})
+					b.err = readingMapped(func() { b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events) })
 				} else {
 					b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events)
 				}

@@ -77,7 +77,9 @@ ones included: a 403 is a permission the subject needs and lacks.
 Each request is counted once (RequestReceived events and repeated stages are
 skipped), impersonated requests belong to the impersonated user, failed
 authentications (401) grant nothing. Malformed lines are counted and skipped;
-a summary of what was read goes to stderr.
+a summary of what was read goes to stderr. A file is read as long as it was
+when analyze started (lines appended later are not read); one truncated
+while it is read, as by a log rotation, stops analyze with an error.
 
 Audicia never applies RBAC: review the output, then kubectl apply it.`,
 		Example: analyzeExample,

@@ -32,9 +32,12 @@ type targetMemo struct {
 	slots [targetSlots]targetSlot
 }
 
-// targetSlots is the size of the memo, a power of two: every distinct
-// target of a large log, seen through the strings of two decoders.
-const targetSlots = 1 << 13
+// targetSlots is the size of the memo: every distinct target of a large
+// log, seen through the strings of two decoders.
+const (
+	targetBits  = 13
+	targetSlots = 1 << targetBits
+)
 
 type targetSlot struct {
 	// key holds the event's verb, API group, resource, subresource and
@@ -64,7 +67,7 @@ func (m *targetMemo) target(ev *audit.Event, atoms *atomTable, migrate bool) tar
 	for _, s := range key {
 		h = (h ^ stringIdentity(s)) * 0x9e3779b97f4a7c15
 	}
-	slot := &m.slots[h>>(64-13)]
+	slot := &m.slots[h>>(64-targetBits)]
 	if slot.set && slot.hasObject == ev.HasObjectRef && sameStrings(&slot.key, &key) {
 		return slot.target
 	}
@@ -83,12 +86,16 @@ type identityMemo [identitySlots]struct {
 	id       *identity
 }
 
-// identitySlots is the size of the memo, a power of two.
-const identitySlots = 1 << 13
+// identitySlots is the size of the memo: the users of a large log, seen
+// through the strings of two decoders.
+const (
+	identityBits  = 13
+	identitySlots = 1 << identityBits
+)
 
 // get returns the username's identity, if the memo holds it.
 func (m *identityMemo) get(username string) *identity {
-	slot := &m[(stringIdentity(username)*0x9e3779b97f4a7c15)>>(64-13)]
+	slot := &m[(stringIdentity(username)*0x9e3779b97f4a7c15)>>(64-identityBits)]
 	if slot.id != nil && sameString(slot.username, username) {
 		return slot.id
 	}
@@ -96,7 +103,7 @@ func (m *identityMemo) get(username string) *identity {
 }
 
 func (m *identityMemo) put(username string, id *identity) {
-	slot := &m[(stringIdentity(username)*0x9e3779b97f4a7c15)>>(64-13)]
+	slot := &m[(stringIdentity(username)*0x9e3779b97f4a7c15)>>(64-identityBits)]
 	slot.username, slot.id = username, id
 }
 
