@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime/debug"
+	"unsafe"
 )
 
 // ErrFileShrank reports a file that was cut shorter while it was read in
@@ -29,22 +30,31 @@ func StreamFile(f *os.File, opts StreamOptions, sink func([]Event)) (StreamStats
 	defer unmap()
 	opts = opts.withDefaults()
 	var single bool
-	if err := readingMapped(func() { single = isSingleDocument(data[:min(len(data), chunkBytes)]) }); err != nil {
+	if err := readingMapped(data, func() { single = isSingleDocument(data[:min(len(data), chunkBytes)]) }); err != nil {
 		return StreamStats{}, err
 	}
+	var stats StreamStats
+	var err error
 	if single {
-		var stats StreamStats
-		var err error
-		if fault := readingMapped(func() { stats, err = streamDocument(bytes.NewReader(data), opts, sink) }); fault != nil {
+		var events []Event
+		if fault := readingMapped(data, func() { events, stats, err = decodeDocument(data, opts) }); fault != nil {
 			return stats, fault
 		}
-		return stats, err
+		if len(events) > 0 {
+			sink(events)
+		}
+	} else {
+		stats, err = decodeChunks(opts, sink, data,
+			func(out chan<- []byte) (StreamStats, error) {
+				return StreamStats{Bytes: int64(len(data))}, readingMapped(data, func() { splitMapped(data, out) })
+			},
+			releasePages(data))
 	}
-	return decodeChunks(opts, sink, true,
-		func(out chan<- []byte) (StreamStats, error) {
-			return StreamStats{Bytes: int64(len(data))}, readingMapped(func() { splitMapped(data, out) })
-		},
-		releasePages(data))
+	// A file cut within its last page reads as zeros, not as a fault.
+	if info, statErr := f.Stat(); err == nil && statErr == nil && info.Size() < int64(len(data)) {
+		err = ErrFileShrank
+	}
+	return stats, err
 }
 
 // splitMapped sends data in chunks of whole lines, each about chunkBytes
@@ -64,17 +74,22 @@ func splitMapped(data []byte, out chan<- []byte) {
 	}
 }
 
-// readingMapped runs fn, which reads a file mapped into memory, and turns a
-// fault there (the file was truncated) into ErrFileShrank.
-func readingMapped(fn func()) (err error) {
+// readingMapped runs fn, which reads mapping, a file mapped into memory,
+// and turns a fault in the mapping (the file was truncated) into
+// ErrFileShrank. Other panics, faults elsewhere included, go on.
+func readingMapped(mapping []byte, fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		r := recover()
 		if r == nil {
 			return
 		}
-		// A fault at an address has one; other panics go on.
-		if _, fault := r.(interface{ Addr() uintptr }); !fault {
+		fault, ok := r.(interface{ Addr() uintptr })
+		if !ok {
+			panic(r)
+		}
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(mapping)))
+		if addr := fault.Addr(); addr < start || addr-start >= uintptr(len(mapping)) {
 			panic(r)
 		}
 		err = ErrFileShrank

@@ -78,27 +78,3 @@ func TestStreamFileAgreesWithStream(t *testing.T) {
 		}
 	}
 }
-
-// TestStreamFileTruncated cuts a file short while it is read in place: the
-// stream stops with ErrFileShrank, and the process lives on.
-func TestStreamFileTruncated(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	_, err = bench.Generate(f, 20000, 4)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-
-	f, err = os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	truncated := false
-	stats, err := StreamFile(f, StreamOptions{Workers: 1}, func([]Event) {
-		if !truncated {
-			require.NoError(t, os.Truncate(path, 0))
-			truncated = true
-		}
-	})
-	require.ErrorIs(t, err, ErrFileShrank)
-	require.Positive(t, stats.Events, "what was read before is counted")
-}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -123,21 +124,27 @@ func streamDocument(r io.Reader, opts StreamOptions, sink func([]Event)) (Stream
 	if err != nil {
 		return StreamStats{}, err
 	}
+	events, stats, err := decodeDocument(doc, opts)
+	if len(events) > 0 {
+		sink(events)
+	}
+	return stats, err
+}
+
+// decodeDocument decodes a single-document input.
+func decodeDocument(doc []byte, opts StreamOptions) ([]Event, StreamStats, error) {
 	stats := StreamStats{Bytes: int64(len(doc)), Lines: 1}
 	if len(doc) > maxDocumentBytes {
-		return stats, fmt.Errorf("a single JSON document larger than %d bytes cannot be read; write the events as JSON lines", maxDocumentBytes)
+		return nil, stats, fmt.Errorf("a single JSON document larger than %d bytes cannot be read; write the events as JSON lines", maxDocumentBytes)
 	}
 	events, malformed, err := newStreamDecoder(opts).Decode(doc, nil)
 	if err != nil {
 		stats.Malformed++
-		return stats, nil
+		return nil, stats, nil
 	}
 	stats.Events = int64(len(events))
 	stats.Malformed = int64(malformed)
-	if len(events) > 0 {
-		sink(events)
-	}
-	return stats, nil
+	return events, stats, nil
 }
 
 type decodedBatch struct {
@@ -148,18 +155,22 @@ type decodedBatch struct {
 
 func streamLines(r io.Reader, opts StreamOptions, sink func([]Event)) (StreamStats, error) {
 	var buffers sync.Pool
-	return decodeChunks(opts, sink, false,
+	return decodeChunks(opts, sink, nil,
 		func(out chan<- []byte) (StreamStats, error) { return splitChunks(r, opts.MaxLineBytes, &buffers, out) },
 		func(chunk []byte) { buffers.Put(chunk[:0]) }) //nolint:staticcheck // a slice header is small next to the megabyte it names
 }
 
 // decodeChunks decodes the chunks of lines that split sends, on
 // opts.Workers workers, and hands each chunk to done once it is decoded.
-// mapped says the chunks map a file (see StreamFile).
-func decodeChunks(opts StreamOptions, sink func([]Event), mapped bool, split func(chan<- []byte) (StreamStats, error), done func([]byte)) (StreamStats, error) {
+// mapping, when not nil, is the file mapped into memory that the chunks lie
+// in (see StreamFile): a chunk that faults stops the decoding, and the
+// events decoded from it are lost with the rest of the file.
+func decodeChunks(opts StreamOptions, sink func([]Event), mapping []byte, split func(chan<- []byte) (StreamStats, error), done func([]byte)) (StreamStats, error) {
 	chunks := make(chan []byte, opts.Workers)
 	batches := make(chan decodedBatch, opts.Workers)
 	var eventSlices sync.Pool
+	mapped := mapping != nil
+	var faulted atomic.Bool
 
 	var splitStats StreamStats
 	var splitErr error
@@ -173,10 +184,17 @@ func decodeChunks(opts StreamOptions, sink func([]Event), mapped bool, split fun
 		workers.Go(func() {
 			dec := newStreamDecoder(opts)
 			for chunk := range chunks {
+				if faulted.Load() {
+					done(chunk) // the rest of the file is gone
+					continue
+				}
 				events, _ := eventSlices.Get().([]Event)
 				b := decodedBatch{events: events[:0]}
 				if mapped {
-					b.err = readingMapped(func() { b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events) })
+					b.err = readingMapped(mapping, func() { b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events) })
+					if b.err != nil {
+						faulted.Store(true)
+					}
 				} else {
 					b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events)
 				}

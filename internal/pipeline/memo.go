@@ -14,22 +14,13 @@ import (
 // hold: comparing a few pointers is much cheaper than hashing and comparing
 // the strings. Equal strings in other places only miss the memo.
 
-// target is what an event's verb and target come to.
-type target struct {
-	atom atomID
-	// namesApply says whether the atom's rule may be narrowed to object names.
-	namesApply bool
-	// ok is false for a target RBAC cannot express.
-	ok bool
-}
-
 // targetMemo remembers the targets of recent events by the identity of
 // their strings.
 type targetMemo struct {
 	// atoms is the table the atom numbers are of; a new one (see
 	// store.compactAtoms) empties the memo.
 	atoms *atomTable
-	slots [targetSlots]targetSlot
+	slots [targetSlots]target
 }
 
 // targetSlots is the size of the memo: every distinct target of a large
@@ -39,13 +30,24 @@ const (
 	targetSlots = 1 << targetBits
 )
 
-type targetSlot struct {
+// target is what an event's verb and target come to.
+type target struct {
 	// key holds the event's verb, API group, resource, subresource and
 	// namespace, or its verb and request path when it has no objectRef.
 	key       [5]string
 	hasObject bool
-	target    target
 	set       bool
+
+	// atom is the permission the target comes to; ok is false for a target
+	// RBAC cannot express.
+	atom Atom
+	ok   bool
+	// namesApply says whether the atom's rule may be narrowed to object names.
+	namesApply bool
+	// id numbers the atom in the table, once a request for it is recorded
+	// (numbered): atoms of requests that are filtered or dropped take no room.
+	id       atomID
+	numbered bool
 }
 
 func targetKey(ev *audit.Event) (key [5]string) {
@@ -56,26 +58,24 @@ func targetKey(ev *audit.Event) (key [5]string) {
 	return [5]string{ev.Verb, ref.APIGroup, ref.Resource, ref.Subresource, ref.Namespace}
 }
 
-// target returns what the event's target comes to, worked out (and its
-// atom numbered in atoms) when the memo does not hold it.
-func (m *targetMemo) target(ev *audit.Event, atoms *atomTable, migrate bool) target {
+// target returns what the event's target comes to, worked out when the memo
+// does not hold it. It stays valid until the next call.
+func (m *targetMemo) target(ev *audit.Event, atoms *atomTable, migrate bool) *target {
 	if m.atoms != atoms {
-		m.slots, m.atoms = [targetSlots]targetSlot{}, atoms
+		m.slots, m.atoms = [targetSlots]target{}, atoms
 	}
 	key := targetKey(ev)
 	h := uint64(0)
 	for _, s := range key {
 		h = (h ^ stringIdentity(s)) * 0x9e3779b97f4a7c15
 	}
-	slot := &m.slots[h>>(64-targetBits)]
-	if slot.set && slot.hasObject == ev.HasObjectRef && sameStrings(&slot.key, &key) {
-		return slot.target
+	t := &m.slots[h>>(64-targetBits)]
+	if t.set && t.hasObject == ev.HasObjectRef && sameStrings(&t.key, &key) {
+		return t
 	}
-	var t target
-	if a, ok := atomOf(ev, migrate); ok {
-		t = target{atom: atoms.id(a), namesApply: policy.NamesApply(a.Verb, a.Resource), ok: true}
-	}
-	*slot = targetSlot{key: key, hasObject: ev.HasObjectRef, target: t, set: true}
+	*t = target{key: key, hasObject: ev.HasObjectRef, set: true}
+	t.atom, t.ok = atomOf(ev, migrate)
+	t.namesApply = t.ok && policy.NamesApply(t.atom.Verb, t.atom.Resource)
 	return t
 }
 

@@ -20,12 +20,10 @@ type Atom struct {
 
 // request is an audit event reduced to what the store records.
 type request struct {
-	atom atomID
-	// namesApply says whether the atom's rule may be narrowed to object names.
-	namesApply bool
-	name       string // object name, for resourceNames
-	denied     bool
-	at         int64 // request time, Unix nanoseconds
+	target *target
+	name   string // object name, for resourceNames
+	denied bool
+	at     int64 // request time, Unix nanoseconds
 }
 
 const serviceAccountPrefix = "system:serviceaccount:"

@@ -156,7 +156,7 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 		p.counters.Malformed++
 		return
 	}
-	if len(p.filters) > 0 && !p.filters.allows(user.Username, user.Groups, &p.store.atoms.atoms[r.atom]) {
+	if len(p.filters) > 0 && !p.filters.allows(user.Username, user.Groups, &r.target.atom) {
 		p.counters.Filtered++
 		return
 	}
@@ -182,7 +182,7 @@ func (p *Pipeline) normalize(ev *audit.Event) (request, bool) {
 	if !t.ok {
 		return request{}, false
 	}
-	r := request{atom: t.atom, namesApply: t.namesApply, denied: denied(ev), at: ev.RequestReceivedNanos}
+	r := request{target: t, denied: denied(ev), at: ev.RequestReceivedNanos}
 	if ev.HasObjectRef {
 		r.name = ev.ObjectRef.Name
 	}

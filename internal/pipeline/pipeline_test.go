@@ -290,7 +290,7 @@ func TestNormalize(t *testing.T) {
 				r, ok := p.normalize(&tt.event)
 				assert.Equal(t, tt.ok, ok)
 				if tt.ok {
-					assert.Equal(t, tt.want, normalized{atom: p.store.atoms.atoms[r.atom], name: r.name, denied: r.denied})
+					assert.Equal(t, tt.want, normalized{atom: r.target.atom, name: r.name, denied: r.denied})
 				}
 			}
 		})

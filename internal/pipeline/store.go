@@ -135,14 +135,14 @@ func (s *store) record(st *subjectState, r *request) bool {
 		return false
 	}
 	st.changed = true
-	rs := st.rule(r.atom, s.maxRules)
+	rs := s.rule(st, r.target)
 	if rs == nil {
 		st.dropped++
 		return false
 	}
 	if rs.count == 0 {
 		rs.first, rs.last = r.at, r.at
-		if r.namesApply && r.name != "" {
+		if r.target.namesApply && r.name != "" {
 			rs.names = []string{r.name}
 		}
 	} else if rs.names != nil {
@@ -157,6 +157,19 @@ func (s *store) record(st *subjectState, r *request) bool {
 	rs.first = min(rs.first, r.at)
 	rs.last = max(rs.last, r.at)
 	return true
+}
+
+// rule returns the subject's stats for the target's atom, as
+// subjectState.rule does, numbering the atom first if it has no number yet
+// and the subject has room for it.
+func (s *store) rule(st *subjectState, t *target) *ruleStats {
+	if !t.numbered {
+		if len(st.rules) >= s.maxRules {
+			return nil // a new atom is a new rule
+		}
+		t.id, t.numbered = s.atoms.id(t.atom), true
+	}
+	return st.rule(t.id, s.maxRules)
 }
 
 // addName adds a name to a rule's names; an empty name, or one past the cap,

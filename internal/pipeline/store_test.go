@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/audit"
 	"github.com/audicia/audicia/internal/policy"
 )
@@ -50,12 +52,45 @@ func TestTargetMemo(t *testing.T) {
 		tgt := memo.target(&ev, atoms, true)
 		require.Equal(t, wantOK, tgt.ok, "%+v", ev)
 		if wantOK {
-			require.Equal(t, want, atoms.atoms[tgt.atom], "%+v", ev)
+			require.Equal(t, want, tgt.atom, "%+v", ev)
 			require.Equal(t, policy.NamesApply(want.Verb, want.Resource), tgt.namesApply)
+			// Numbered once, in the memo's table.
+			if !tgt.numbered {
+				tgt.id, tgt.numbered = atoms.id(tgt.atom), true
+			}
+			require.Equal(t, want, atoms.atoms[tgt.id], "%+v", ev)
 		}
 		// A new table (forgotten rules renumber the atoms) empties the memo.
 		if r.IntN(1000) == 0 {
 			atoms = newAtomTable()
 		}
 	}
+}
+
+// TestIgnoredRequestsTakeNoAtoms checks that requests the filters drop, or
+// the limits, leave nothing in the atom table: a long-running operator
+// would otherwise keep every target it ever ignored.
+func TestIgnoredRequestsTakeNoAtoms(t *testing.T) {
+	p, err := New(Options{
+		Filters:            []v1alpha1.FilterRule{{Action: v1alpha1.FilterActionDeny, Namespace: "ci-.*"}},
+		MaxSubjects:        1,
+		MaxRulesPerSubject: 2,
+	})
+	require.NoError(t, err)
+	for i := range 3000 {
+		ns := fmt.Sprintf("ci-%d", i)
+		if i%3 == 0 {
+			ns = fmt.Sprintf("app-%d", i) // kept by the filter, dropped by a limit past the first
+		}
+		p.Observe(&audit.Event{
+			AuditID: audit.ID{byte(i), byte(i >> 8), 1}, Stage: audit.StageResponseComplete, Code: 200,
+			Verb: "get", HasObjectRef: true, ObjectRef: audit.ObjectRef{Resource: "pods", Namespace: ns},
+			User: audit.UserInfo{Username: fmt.Sprintf("user-%d", i%20)},
+		})
+	}
+	c := p.Counters()
+	require.Equal(t, int64(2), c.Processed, "the first subject's two rules")
+	require.Equal(t, int64(2000), c.Filtered)
+	require.Equal(t, int64(998), c.Dropped)
+	require.Len(t, p.store.atoms.atoms, 2)
 }
