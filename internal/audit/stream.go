@@ -169,7 +169,6 @@ func decodeChunks(opts StreamOptions, sink func([]Event), mapping []byte, split 
 	chunks := make(chan []byte, opts.Workers)
 	batches := make(chan decodedBatch, opts.Workers)
 	var eventSlices sync.Pool
-	mapped := mapping != nil
 	var faulted atomic.Bool
 
 	var splitStats StreamStats
@@ -190,7 +189,7 @@ func decodeChunks(opts StreamOptions, sink func([]Event), mapping []byte, split 
 				}
 				events, _ := eventSlices.Get().([]Event)
 				b := decodedBatch{events: events[:0]}
-				if mapped {
+				if mapping != nil {
 					b.err = readingMapped(mapping, func() { b.events, b.stats = decodeLines(dec, chunk, opts.MaxLineBytes, b.events) })
 					if b.err != nil {
 						faulted.Store(true)
