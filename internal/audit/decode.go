@@ -316,14 +316,20 @@ func (d *Decoder) decodeAnnotations(s *scanner, ev *Event) error {
 			return s.skipValue()
 		}
 		v, err := s.str()
-		switch string(v) {
-		case "allow":
-			ev.Decision = DecisionAllow
-		case "forbid":
-			ev.Decision = DecisionForbid
-		}
+		noteDecision(ev, v)
 		return err
 	})
+}
+
+// noteDecision records the authorizer's decision annotation; a value it does
+// not know leaves the event as it was.
+func noteDecision(ev *Event, v []byte) {
+	switch string(v) {
+	case "allow":
+		ev.Decision = DecisionAllow
+	case "forbid":
+		ev.Decision = DecisionForbid
+	}
 }
 
 // groupList decodes an array of group names, sharing the slice between

@@ -1,6 +1,9 @@
 package audit
 
-import "unsafe"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // This file decodes events laid out exactly as kube-apiserver writes them:
 // compact JSON with the fields in the order of the audit.k8s.io Go types.
@@ -178,7 +181,7 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 	if c.lit(`,"annotations":{`) {
 		// A user's events mostly carry the same annotations (the decision,
 		// and the binding that allowed it).
-		if user != nil && len(user.annotations) > 0 && hasPrefixAt(line, c.i, user.annotations) {
+		if user != nil && len(user.annotations) > 0 && bytes.HasPrefix(line[c.i:], user.annotations) {
 			ev.Decision = user.decision
 			c.i += len(user.annotations)
 		} else {
@@ -224,7 +227,7 @@ func (d *Decoder) laidOutUser(c *cursor, u *UserInfo) (*userTail, bool) {
 	// What follows the username (uid, groups, extra) is the same in most of
 	// a user's events; bytes read before read the same again.
 	tail := d.userTails.of(u.Username)
-	if len(tail.rest) > 0 && hasPrefixAt(c.b, c.i, tail.rest) {
+	if len(tail.rest) > 0 && bytes.HasPrefix(c.b[c.i:], tail.rest) {
 		u.Groups = tail.groups
 		c.i += len(tail.rest)
 		return tail, true
@@ -255,10 +258,6 @@ func (d *Decoder) laidOutUserRest(c *cursor, m *members, u *UserInfo) bool {
 		return false
 	}
 	return c.lit("}")
-}
-
-func hasPrefixAt(b []byte, i int, prefix []byte) bool {
-	return len(b)-i >= len(prefix) && string(b[i:i+len(prefix)]) == string(prefix)
 }
 
 // userTails remembers, per username, parts of the user's last event that
@@ -401,12 +400,7 @@ func laidOutAnnotations(c *cursor, ev *Event) bool {
 		if !ok {
 			return false
 		}
-		switch string(v) {
-		case "allow":
-			ev.Decision = DecisionAllow
-		case "forbid":
-			ev.Decision = DecisionForbid
-		}
+		noteDecision(ev, v)
 	}
 	return true
 }

@@ -156,7 +156,7 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 		p.counters.Malformed++
 		return
 	}
-	if len(p.filters) > 0 && !p.filters.allows(user.Username, user.Groups, &r.target.atom) {
+	if !p.filters.allows(user.Username, user.Groups, &r.target.atom) {
 		p.counters.Filtered++
 		return
 	}
