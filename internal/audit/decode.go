@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,7 +47,9 @@ type Decoder struct {
 	recent [recentStrings]string
 	groups map[string][]string
 	clock  secondMemo
-	// userTails serve the straight path (see laidOutUser).
+	// head and userTails serve the straight path (see decodeLaidOut and
+	// laidOutUser).
+	head      []byte
 	userTails userTails
 }
 
@@ -411,44 +414,67 @@ func (d *Decoder) intern(b []byte) string {
 	return s
 }
 
-// uuidDigitPairs are the offsets of the 16 hex pairs of a textual UUID.
-var uuidDigitPairs = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
-
 // parseID reads a textual UUID into its 16 bytes, or hashes any other ID.
 func parseID(b []byte) ID {
-	var id ID
 	if len(b) == 0 {
-		return id
+		return ID{}
 	}
-	if len(b) == 36 && b[8] == '-' && b[13] == '-' && b[18] == '-' && b[23] == '-' {
-		var invalid byte
-		for j, i := range uuidDigitPairs {
-			hi, lo := hexValue[b[i]], hexValue[b[i+1]]
-			invalid |= hi | lo
-			id[j] = hi<<4 | lo
-		}
-		if invalid&0xf0 == 0 {
+	if len(b) == 36 {
+		if id, ok := parseUUID(b); ok {
 			return id
 		}
 	}
+	var id ID
 	sum := sha256.Sum256(b)
 	copy(id[:], sum[:16])
 	return id
 }
 
-// hexValue maps a hex digit to its value and anything else to 0xff.
-var hexValue = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
+// parseUUID reads the textual UUID that b starts with (8-4-4-4-12 hex
+// digits), eight digits at a time.
+func parseUUID(b []byte) (id ID, ok bool) {
+	if len(b) < 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
+		return id, false
 	}
-	for c := byte('0'); c <= '9'; c++ {
-		t[c] = c - '0'
+	le := binary.LittleEndian
+	const low = 0xffffffff
+	w0, ok0 := hexDigits(le.Uint64(b[0:]))
+	w1, ok1 := hexDigits(le.Uint64(b[9:])&low | le.Uint64(b[14:])<<32)
+	w2, ok2 := hexDigits(le.Uint64(b[19:])&low | le.Uint64(b[24:])<<32)
+	w3, ok3 := hexDigits(le.Uint64(b[28:]))
+	le.PutUint32(id[0:], w0)
+	le.PutUint32(id[4:], w1)
+	le.PutUint32(id[8:], w2)
+	le.PutUint32(id[12:], w3)
+	return id, ok0 && ok1 && ok2 && ok3
+}
+
+// hexDigits reads the eight hex digits of w, the first in its low byte,
+// into four bytes, the first in the low byte of the result. ok is false
+// when a byte is not a hex digit.
+func hexDigits(w uint64) (uint32, bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// atLeast sets the high bit of the bytes of x (all below 0x80) that are
+	// at least c: adding 0x80-c carries into it exactly then.
+	atLeast := func(x uint64, c byte) uint64 { return (x + ones*uint64(0x80-c)) & highs }
+	if w&highs != 0 {
+		return 0, false
 	}
-	for c := byte('a'); c <= 'f'; c++ {
-		t[c], t[c-'a'+'A'] = c-'a'+10, c-'a'+10
+	lower := w | ones*0x20 // letters to lower case; digits stay
+	digit := atLeast(w, '0') &^ atLeast(w, '9'+1)
+	letter := atLeast(lower, 'a') &^ atLeast(lower, 'f'+1)
+	if digit|letter != highs {
+		return 0, false
 	}
-	return t
-}()
+	// The value of each digit, in its byte.
+	v := w&(ones*0x0f) + (letter>>7)*9
+	// Pairs of digits into bytes, in the low byte of each 16-bit lane, then
+	// the four bytes together.
+	v = (v<<4 | v>>8) & 0x00ff00ff00ff00ff
+	v = (v | v>>8) & 0x0000ffff0000ffff
+	v = v | v>>16
+	return uint32(v), true
+}
 
 // unquote resolves the escapes of a JSON string body; rare in audit logs, so
 // it defers to encoding/json.

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -438,5 +439,45 @@ func TestLaidOutAgreesWithGeneral(t *testing.T) {
 				require.Equal(t, want[0], ev, "%s:%d", path, i+1)
 			}
 		}
+	}
+}
+
+// TestParseUUID holds the eight-digits-at-a-time UUID parser to
+// encoding/hex, on every byte in every digit's place.
+func TestParseUUID(t *testing.T) {
+	const valid = "0123abcd-ef45-6789-ABCD-EF0123456789"
+	want, err := hex.DecodeString(strings.ReplaceAll(valid, "-", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := parseUUID([]byte(valid)); !ok || !bytes.Equal(id[:], want) {
+		t.Fatalf("parseUUID(%q) = %x, %v; want %x", valid, id, ok, want)
+	}
+	for pos := range len(valid) {
+		for c := range 256 {
+			b := []byte(valid)
+			b[pos] = byte(c)
+			var wantOK bool
+			if valid[pos] == '-' {
+				wantOK = c == '-'
+			} else {
+				_, err := hex.DecodeString(string([]byte{byte(c), '0'}))
+				wantOK = err == nil
+			}
+			id, ok := parseUUID(b)
+			if ok != wantOK {
+				t.Fatalf("parseUUID(%q): ok = %v, want %v", b, ok, wantOK)
+			}
+			if !ok {
+				continue
+			}
+			want, _ := hex.DecodeString(strings.ReplaceAll(string(b), "-", ""))
+			if !bytes.Equal(id[:], want) {
+				t.Fatalf("parseUUID(%q) = %x, want %x", b, id, want)
+			}
+		}
+	}
+	if _, ok := parseUUID([]byte(valid[:35])); ok {
+		t.Error("parseUUID accepted 35 bytes")
 	}
 }
