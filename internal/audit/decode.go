@@ -454,18 +454,15 @@ func parseUUID(b []byte) (id ID, ok bool) {
 // when a byte is not a hex digit.
 func hexDigits(w uint64) (uint32, bool) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// atLeast sets the high bit of the bytes of x (all below 0x80) that are
-	// at least c: adding 0x80-c carries into it exactly then.
-	atLeast := func(x uint64, c byte) uint64 { return (x + ones*uint64(0x80-c)) & highs }
-	if w&highs != 0 {
-		return 0, false
-	}
+	// With every byte below 0x80, adding 0x80-c to a byte carries into its
+	// high bit exactly when the byte is at least c.
 	lower := w | ones*0x20 // letters to lower case; digits stay
-	digit := atLeast(w, '0') &^ atLeast(w, '9'+1)
-	letter := atLeast(lower, 'a') &^ atLeast(lower, 'f'+1)
-	if digit|letter != highs {
+	digit := (w + ones*(0x80-'0')) &^ (w + ones*(0x80-'9'-1))
+	letter := (lower + ones*(0x80-'a')) &^ (lower + ones*(0x80-'f'-1))
+	if (digit|letter)&highs != highs || w&highs != 0 {
 		return 0, false
 	}
+	letter &= highs
 	// The value of each digit, in its byte.
 	v := w&(ones*0x0f) + (letter>>7)*9
 	// Pairs of digits into bytes, in the low byte of each 16-bit lane, then
