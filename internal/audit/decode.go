@@ -388,8 +388,11 @@ func (d *Decoder) requestPath(raw []byte) (string, error) {
 	return d.intern(raw), nil
 }
 
-// recentStrings is the size of Decoder.recent, a power of two.
-const recentStrings = 1 << 12
+// recentStrings is the size of Decoder.recent.
+const (
+	recentBits    = 12
+	recentStrings = 1 << recentBits
+)
 
 // intern returns the string for b, allocating only the first time it is seen.
 // b is the decoded value (escapes already resolved).
@@ -398,7 +401,7 @@ func (d *Decoder) intern(b []byte) string {
 	if n == 0 {
 		return ""
 	}
-	slot := &d.recent[(n*31+int(b[0])*7+int(b[n/2])*257+int(b[n-1])*131)&(recentStrings-1)]
+	slot := &d.recent[hashBytes(b)>>(64-recentBits)]
 	if *slot == string(b) {
 		return *slot
 	}
@@ -412,6 +415,28 @@ func (d *Decoder) intern(b []byte) string {
 	}
 	*slot = s
 	return s
+}
+
+// hashBytes hashes b a word at a time, for the decoder's tables of recent
+// strings. Every byte counts: names that share a long prefix, such as
+// ServiceAccounts, differ only in their middle or end. The result's high
+// bits are the best mixed.
+func hashBytes(b []byte) uint64 {
+	const m1, m2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
+	h := uint64(len(b)) * m1
+	if len(b) < 8 {
+		var w uint64
+		for i, c := range b {
+			w |= uint64(c) << (8 * i)
+		}
+		return (h ^ w) * m2
+	}
+	last := binary.LittleEndian.Uint64(b[len(b)-8:]) // some hashed below too
+	for ; len(b) > 8; b = b[8:] {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * m2
+		h ^= h >> 29
+	}
+	return (h ^ last) * m1
 }
 
 // parseID reads a textual UUID into its 16 bytes, or hashes any other ID.

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"bytes"
-	"unsafe"
 )
 
 // This file decodes events laid out exactly as kube-apiserver writes them:
@@ -263,10 +262,10 @@ func (d *Decoder) laidOutUser(c *cursor, u *UserInfo) (*userTail, bool) {
 	if !ok {
 		return nil, false
 	}
-	u.Username = d.intern(v)
 	// What follows the username (uid, groups, extra) is the same in most of
 	// a user's events; bytes read before read the same again.
-	tail := d.userTails.of(u.Username)
+	tail := d.userTails.of(d, v)
+	u.Username = tail.username
 	if len(tail.rest) > 0 && bytes.HasPrefix(c.b[c.i:], tail.rest) {
 		u.Groups = tail.groups
 		c.i += len(tail.rest)
@@ -324,11 +323,13 @@ type userTail struct {
 	decision    Decision
 }
 
-// of returns the slot of the username, emptied when it was another's.
-func (t *userTails) of(username string) *userTail {
-	slot := &t[(uint64(uintptr(unsafe.Pointer(unsafe.StringData(username))))*0x9e3779b97f4a7c15)>>(64-userTailBits)]
-	if slot.username != username {
-		slot.username, slot.rest, slot.client, slot.annotations = username, slot.rest[:0], slot.client[:0], slot.annotations[:0]
+// of returns the slot of the username, emptied when it was another's. The
+// slot holds the username interned: a username found there needs no other
+// lookup.
+func (t *userTails) of(d *Decoder, username []byte) *userTail {
+	slot := &t[hashBytes(username)>>(64-userTailBits)]
+	if slot.username != string(username) {
+		slot.username, slot.rest, slot.client, slot.annotations = d.intern(username), slot.rest[:0], slot.client[:0], slot.annotations[:0]
 	}
 	return slot
 }
