@@ -30,24 +30,26 @@ const (
 	targetSlots = 1 << targetBits
 )
 
-// target is what an event's verb and target come to.
+// target is what an event's verb and target come to. The fields every
+// event reads, to find its target and record the request, come first: they
+// share the slot's first cache lines.
 type target struct {
-	// key holds the event's verb, API group, resource, subresource and
-	// namespace, or its verb and request path when it has no objectRef.
-	key       [5]string
-	hasObject bool
 	set       bool
-
-	// atom is the permission the target comes to; ok is false for a target
-	// RBAC cannot express.
-	atom Atom
-	ok   bool
+	hasObject bool
+	// ok is false for a target RBAC cannot express.
+	ok bool
 	// namesApply says whether the atom's rule may be narrowed to object names.
 	namesApply bool
 	// id numbers the atom in the table, once a request for it is recorded
 	// (numbered): atoms of requests that are filtered or dropped take no room.
-	id       atomID
 	numbered bool
+	id       atomID
+	// key holds the event's verb, API group, resource, subresource and
+	// namespace, or its verb and request path when it has no objectRef.
+	key [5]string
+
+	// atom is the permission the target comes to.
+	atom Atom
 }
 
 func targetKey(ev *audit.Event) (key [5]string) {
