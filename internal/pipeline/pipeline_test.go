@@ -462,6 +462,26 @@ func TestForget(t *testing.T) {
 	assert.Equal(t, "list", r.Rules[1].Verb)
 }
 
+// TestForgetKeepsTheNamesOfTheRulesLeft checks that the object names of
+// the rules left stay theirs when other rules of the subject are dropped.
+func TestForgetKeepsTheNamesOfTheRulesLeft(t *testing.T) {
+	named := func(id byte, verb, name string) audit.Event {
+		return ev(id, audit.StageResponseComplete, "u", verb, &audit.ObjectRef{Resource: "pods", Namespace: "a", Name: name}, 200)
+	}
+	p := run(t, Options{}, []audit.Event{
+		named(1, "get", "old"), named(5, "delete", "x"), named(6, "delete", "y"), named(2, "patch", "gone"), named(7, "update", "z"),
+	})
+	assert.Equal(t, 2, p.Forget(time.Unix(3, 0)))
+	update, ok := rule(reportOf(t, p, user("u")), Atom{Resource: "pods", Namespace: "a", Verb: "update"})
+	require.True(t, ok)
+	assert.Equal(t, []string{"z"}, update.ResourceNames)
+	more := named(8, "delete", "w")
+	p.Observe(&more)
+	del, ok := rule(reportOf(t, p, user("u")), Atom{Resource: "pods", Namespace: "a", Verb: "delete"})
+	require.True(t, ok)
+	assert.Equal(t, []string{"w", "x", "y"}, del.ResourceNames)
+}
+
 // TestManyUsernames passes more usernames than the memo of identities holds,
 // so that it is dropped and refilled just after a user's request, and that
 // user goes on (with the same string each time, as a decoder shares it):

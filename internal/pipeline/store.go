@@ -59,24 +59,30 @@ func (t *atomTable) rank() []int32 {
 	return t.ranks
 }
 
-// ruleStats aggregates the requests of one atom of one subject.
+// ruleStats aggregates the requests of one atom of one subject. It holds no
+// pointer, so that the collector does not scan the rules of every subject
+// (most of the heap) on every cycle: the names live beside them.
 type ruleStats struct {
 	atom          atomID
 	count, denied int64
 	first, last   int64
-	// names seen, while every request had one and there were few enough;
-	// nil once any name is allowed.
-	names []string
+	// nameSet places the rule's names in subjectState.nameSets, counting
+	// from 1; 0 when it has none.
+	nameSet int32
 }
 
 // subjectState is everything kept about one subject: its rules in a slice,
 // found through a small index.
 type subjectState struct {
-	index   ruleIndex
-	rules   []ruleStats
-	events  int64
-	dropped int64
-	last    int64
+	index ruleIndex
+	rules []ruleStats
+	// nameSets holds the names seen of the rules that have names (see
+	// ruleStats.nameSet): while every request had one and there were few
+	// enough; nil once any name is allowed.
+	nameSets [][]string
+	events   int64
+	dropped  int64
+	last     int64
 	// groups the subject was seen in, sorted; lastGroups is the last list
 	// noted (see groups.go).
 	groups, lastGroups []string
@@ -100,6 +106,26 @@ func (st *subjectState) rule(id atomID, maxRules int) *ruleStats {
 	st.index.put(id, int32(len(st.rules)))
 	st.rules = append(st.rules, ruleStats{atom: id})
 	return &st.rules[len(st.rules)-1]
+}
+
+// names returns the names seen of a rule; nil stands for every name.
+func (st *subjectState) names(rs *ruleStats) []string {
+	if rs.nameSet == 0 {
+		return nil
+	}
+	return st.nameSets[rs.nameSet-1]
+}
+
+// setNames sets the names of a rule; nil stands for every name.
+func (st *subjectState) setNames(rs *ruleStats, names []string) {
+	if rs.nameSet != 0 {
+		st.nameSets[rs.nameSet-1] = names
+		return
+	}
+	if names != nil {
+		st.nameSets = append(st.nameSets, names)
+		rs.nameSet = int32(len(st.nameSets))
+	}
 }
 
 // store aggregates requests per subject within fixed bounds.
@@ -143,10 +169,13 @@ func (s *store) record(st *subjectState, r *request) bool {
 	if rs.count == 0 {
 		rs.first, rs.last = r.at, r.at
 		if r.target.namesApply && r.name != "" {
-			rs.names = []string{r.name}
+			st.setNames(rs, []string{r.name})
 		}
-	} else if rs.names != nil {
-		rs.names = addName(rs.names, r.name, s.maxNames)
+	} else if names := st.names(rs); names != nil {
+		// Most requests name an object seen before: nothing changes.
+		if more := addName(names, r.name, s.maxNames); len(more) != len(names) {
+			st.setNames(rs, more)
+		}
 	}
 	st.events++
 	st.last = max(st.last, r.at)
@@ -194,9 +223,12 @@ func (s *store) forget(cutoff int64) int {
 	dropped := 0
 	for subject, st := range s.subjects {
 		kept := slices.DeleteFunc(st.rules, func(rs ruleStats) bool { return rs.last < cutoff })
-		st.changed = st.changed || len(kept) < len(st.rules)
-		dropped += len(st.rules) - len(kept)
-		st.rules = kept
+		if len(kept) < len(st.rules) {
+			st.changed = true
+			dropped += len(st.rules) - len(kept)
+			st.rules = kept
+			st.keepNameSetsOfRules()
+		}
 		if len(kept) == 0 {
 			delete(s.subjects, subject)
 		}
@@ -205,6 +237,20 @@ func (s *store) forget(cutoff int64) int {
 		s.compactAtoms()
 	}
 	return dropped
+}
+
+// keepNameSetsOfRules drops the name sets of rules no longer kept.
+func (st *subjectState) keepNameSetsOfRules() {
+	sets := st.nameSets
+	st.nameSets = nil
+	for i := range st.rules {
+		rs := &st.rules[i]
+		if rs.nameSet != 0 {
+			names := sets[rs.nameSet-1]
+			rs.nameSet = 0
+			st.setNames(rs, names)
+		}
+	}
 }
 
 // compactAtoms renumbers the atoms still in use, so that forgotten rules do
@@ -252,7 +298,7 @@ func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport
 			NonResourceURL: atom.NonResourceURL,
 			Namespace:      atom.Namespace,
 			Verb:           atom.Verb,
-			ResourceNames:  sortedNames(rs.names),
+			ResourceNames:  sortedNames(st.names(rs)),
 			Count:          rs.count,
 			DeniedCount:    rs.denied,
 			FirstSeen:      metav1.NewTime(time.Unix(0, rs.first).UTC()),
@@ -325,16 +371,19 @@ func (s *store) restore(r SubjectReport) {
 		rs := st.rule(s.atoms.id(atom), len(st.rules)+1)
 		switch {
 		case rs.count == 0:
-			rs.first, rs.last, rs.names = first, last, slices.Clone(o.ResourceNames)
+			rs.first, rs.last = first, last
+			st.setNames(rs, slices.Clone(o.ResourceNames))
 		case len(o.ResourceNames) == 0:
-			rs.names = nil
+			st.setNames(rs, nil)
 		default:
+			names := st.names(rs)
 			for _, n := range o.ResourceNames {
-				if rs.names == nil {
+				if names == nil {
 					break
 				}
-				rs.names = addName(rs.names, n, max(s.maxNames, len(o.ResourceNames)))
+				names = addName(names, n, max(s.maxNames, len(o.ResourceNames)))
 			}
+			st.setNames(rs, names)
 		}
 		rs.count += o.Count
 		rs.denied += o.DeniedCount
