@@ -1,8 +1,6 @@
 package audit
 
-import (
-	"bytes"
-)
+import "bytes"
 
 // This file decodes events laid out exactly as kube-apiserver writes them:
 // compact JSON with the fields in the order of the audit.k8s.io Go types.
