@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime/debug"
+	"sync"
 	"unsafe"
 )
 
@@ -44,11 +45,12 @@ func StreamFile(f *os.File, opts StreamOptions, sink func([]Event)) (StreamStats
 			sink(events)
 		}
 	} else {
+		window := newMappedWindow(data)
 		stats, err = decodeChunks(opts, sink, data,
 			func(out chan<- []byte) (StreamStats, error) {
-				return StreamStats{Bytes: int64(len(data))}, readingMapped(data, func() { splitMapped(data, out) })
+				return StreamStats{Bytes: int64(len(data))}, readingMapped(data, func() { splitMapped(window, out) })
 			},
-			releasePages(data))
+			window.decoded)
 	}
 	// A file cut within its last page reads as zeros, not as a fault.
 	if info, statErr := f.Stat(); err == nil && statErr == nil && info.Size() < int64(len(data)) {
@@ -57,20 +59,81 @@ func StreamFile(f *os.File, opts StreamOptions, sink func([]Event)) (StreamStats
 	return stats, err
 }
 
-// splitMapped sends data in chunks of whole lines, each about chunkBytes
-// long, or one line when a line is longer.
-func splitMapped(data []byte, out chan<- []byte) {
-	for len(data) > 0 {
+// splitMapped sends the mapped file in chunks of whole lines, each about
+// chunkBytes long, or one line when a line is longer. It sends a chunk only
+// once the window has room for it.
+func splitMapped(w *mappedWindow, out chan<- []byte) {
+	data := w.data
+	for start := 0; start < len(data); {
 		end := len(data)
-		if end > chunkBytes {
-			if i := bytes.LastIndexByte(data[:chunkBytes], '\n'); i >= 0 {
-				end = i + 1
-			} else if i := bytes.IndexByte(data[chunkBytes:], '\n'); i >= 0 {
-				end = chunkBytes + i + 1
+		if end-start > chunkBytes {
+			if i := bytes.LastIndexByte(data[start:start+chunkBytes], '\n'); i >= 0 {
+				end = start + i + 1
+			} else if i := bytes.IndexByte(data[start+chunkBytes:], '\n'); i >= 0 {
+				end = start + chunkBytes + i + 1
 			}
 		}
-		out <- data[:end]
-		data = data[end:]
+		w.waitForRoom(start)
+		out <- data[start:end]
+		start = end
+	}
+}
+
+// maxMappedAhead bounds how much of a mapped file past the first chunk not
+// yet decoded may be handed out. Chunks are decoded out of order: while one
+// worker is held up (by the scheduler, or the collector taking its core), the
+// others would otherwise go on mapping the file in, tens of megabytes in a
+// few milliseconds. Sixteen chunks keep every worker busy.
+const maxMappedAhead = 16 * chunkBytes
+
+// mappedWindow follows which chunks of a mapped file are decoded. It gives
+// back the pages before the first chunk not yet decoded, and holds the
+// splitter back while it is more than maxMappedAhead behind.
+type mappedWindow struct {
+	data     []byte
+	mu       sync.Mutex
+	advanced *sync.Cond
+	released int         // data before this offset is given back
+	done     map[int]int // decoded chunks past it, start to end
+}
+
+func newMappedWindow(data []byte) *mappedWindow {
+	w := &mappedWindow{data: data, done: map[int]int{}}
+	w.advanced = sync.NewCond(&w.mu)
+	return w
+}
+
+// decoded notes a chunk of the file as decoded. A page is given back only
+// once every chunk on it is: a page given back while a chunk on it is still
+// read would be mapped again, and its neighbours with it.
+func (w *mappedWindow) decoded(chunk []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	start := int(uintptr(unsafe.Pointer(unsafe.SliceData(chunk))) - uintptr(unsafe.Pointer(unsafe.SliceData(w.data))))
+	w.done[start] = start + len(chunk)
+	page := os.Getpagesize()
+	from := w.released / page * page
+	for end, ok := w.done[w.released]; ok; end, ok = w.done[w.released] {
+		delete(w.done, w.released)
+		w.released = end
+	}
+	to := w.released / page * page
+	if w.released == len(w.data) {
+		to = len(w.data)
+	}
+	if from < to {
+		releaseMapped(w.data[from:to])
+		w.advanced.Broadcast()
+	}
+}
+
+// waitForRoom returns once the chunk starting at offset start is at most
+// maxMappedAhead past the first chunk not yet decoded.
+func (w *mappedWindow) waitForRoom(start int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for start-w.released > maxMappedAhead {
+		w.advanced.Wait()
 	}
 }
 

@@ -3,9 +3,13 @@
 package audit
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,4 +72,64 @@ func TestFaultOutsideTheMapping(t *testing.T) {
 	require.ErrorIs(t, readingMapped(mine, func() { loaded = mine[0] }), ErrFileShrank)
 	require.Panics(t, func() { _ = readingMapped(mine, func() { loaded = other[0] }) })
 	require.Panics(t, func() { _ = readingMapped(mine, func() { panic("not a fault") }) })
+}
+
+// TestMappedWindowHoldsTheSplitterBack decodes nothing while the file is
+// split: the splitter stops once it is maxMappedAhead past the first chunk,
+// and goes on as soon as that chunk is decoded. The chunks make up the file.
+func TestMappedWindowHoldsTheSplitterBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	line := strings.Repeat("x", 999) + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(line, 3*maxMappedAhead/len(line))), 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	data, unmap, ok := mapFile(f)
+	require.True(t, ok)
+	defer unmap()
+
+	window := newMappedWindow(data)
+	chunks := make(chan []byte, 1000)
+	go func() {
+		defer close(chunks)
+		splitMapped(window, chunks)
+	}()
+	var sent [][]byte
+	next := func() ([]byte, bool) {
+		select {
+		case chunk, ok := <-chunks:
+			return chunk, ok
+		case <-time.After(200 * time.Millisecond):
+			return nil, false
+		}
+	}
+	for {
+		chunk, ok := next()
+		if !ok {
+			break
+		}
+		sent = append(sent, chunk)
+	}
+	require.NotEmpty(t, sent)
+	last := sent[len(sent)-1]
+	held := offsetIn(data, last)
+	require.LessOrEqual(t, held, maxMappedAhead, "nothing past the window is handed out")
+	require.Greater(t, held+2*chunkBytes, maxMappedAhead, "the window is used")
+
+	window.decoded(sent[0])
+	chunk, ok := next()
+	require.True(t, ok, "decoding the first chunk makes room")
+	sent = append(sent, chunk)
+	for _, chunk := range sent[1:] {
+		window.decoded(chunk)
+	}
+	for chunk := range chunks {
+		sent = append(sent, chunk)
+		window.decoded(chunk)
+	}
+	require.Equal(t, string(data), string(bytes.Join(sent, nil)))
+}
+
+func offsetIn(data, part []byte) int {
+	return int(uintptr(unsafe.Pointer(unsafe.SliceData(part))) - uintptr(unsafe.Pointer(unsafe.SliceData(data))))
 }
