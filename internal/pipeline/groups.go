@@ -9,18 +9,20 @@ import (
 )
 
 // A subject's live RBAC includes the bindings to its groups, which only its
-// audit events tell. The decoder shares one slice among the events of a
-// group list, so noting the groups of an event usually costs one comparison.
+// audit events tell. Each decoder shares one slice among the events of a
+// group list, so noting the groups of an event usually costs a comparison
+// or two: the subject remembers the last two lists, as two decoders share
+// them.
 
 // maxGroupsPerSubject bounds the groups kept per subject.
 const maxGroupsPerSubject = 64
 
 // noteGroups adds the groups of a request to the subject's groups.
 func (st *subjectState) noteGroups(groups []string) {
-	if len(groups) == 0 || sameSlice(st.lastGroups, groups) {
+	if len(groups) == 0 || sameSlice(st.lastGroups[0], groups) || sameSlice(st.lastGroups[1], groups) {
 		return
 	}
-	st.lastGroups = groups
+	st.lastGroups = [2][]string{groups, st.lastGroups[0]}
 	st.groups = mergeGroups(st.groups, groups)
 }
 

@@ -83,9 +83,10 @@ type subjectState struct {
 	events   int64
 	dropped  int64
 	last     int64
-	// groups the subject was seen in, sorted; lastGroups is the last list
-	// noted (see groups.go).
-	groups, lastGroups []string
+	// groups the subject was seen in, sorted; lastGroups are the last two
+	// lists noted (see groups.go).
+	groups     []string
+	lastGroups [2][]string
 	// changed is set by every change and cleared by EachChangedReport.
 	changed bool
 }
