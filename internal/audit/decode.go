@@ -71,11 +71,13 @@ func (d *Decoder) Decode(data []byte, dst []Event) (out []Event, malformed int, 
 		}
 		return dst, 0, s.errorf("expected '{'")
 	}
-	var ev Event
-	if d.decodeLaidOut(data, &ev) {
-		return append(dst, ev), 0, nil
+	// Decoded in place: an event is a few cache lines, not worth a copy.
+	dst = append(dst, Event{})
+	if d.decodeLaidOut(data, &dst[len(dst)-1]) {
+		return dst, 0, nil
 	}
-	ev = Event{}
+	dst = dst[:len(dst)-1]
+	var ev Event
 	items, err := d.decodeEvent(&s, &ev)
 	if err != nil {
 		return dst, 0, err
