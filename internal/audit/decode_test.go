@@ -358,7 +358,7 @@ func TestStringEnd(t *testing.T) {
 	for range 100000 {
 		b := []byte{'"'}
 		const alphabet = `aaaaaaa"\\\` // long runs without a quote, and backslash runs
-		for range rng.IntN(60) {
+		for range rng.IntN(100) {
 			b = append(b, alphabet[rng.IntN(len(alphabet))])
 		}
 		wantEnd, wantOK := plain(b)
@@ -371,6 +371,24 @@ func TestStringEnd(t *testing.T) {
 			wantPlain = 1 + q
 		}
 		require.Equal(t, wantPlain, plainEnd(b, 1), "%q", b)
+	}
+}
+
+// TestQuoteOrBackslash holds the search for a string's next quote or
+// backslash to its definition, for every length and place of the match.
+func TestQuoteOrBackslash(t *testing.T) {
+	for n := range 70 {
+		for at := range n + 1 {
+			for _, c := range []byte{'"', '\\'} {
+				b := bytes.Repeat([]byte{'a'}, n)
+				if at < n {
+					b[at] = c
+				}
+				require.Equal(t, at, quoteOrBackslash(b), "%q", b)
+				// Bytes after b are not looked at.
+				require.Equal(t, at, quoteOrBackslash(append(b, '"')[:n]), "%q", b)
+			}
+		}
 	}
 }
 

@@ -2,9 +2,7 @@ package audit
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"time"
 )
 
@@ -202,75 +200,43 @@ func stringEnd(b []byte, open int) (int, bool) {
 }
 
 // quoteEnd returns the index of the quote that ends the string whose body
-// starts at i, or -1. Keys and most values are short: the first bytes are
-// searched eight at a time for a quote or a backslash. Longer values (user
-// agents, annotations, messages) are searched for their next quote with the
-// vectorised bytes.IndexByte; a quote preceded by an odd run of backslashes
-// is escaped, and the search goes on after it.
+// starts at i, or -1. Most strings hold no backslash: their end is the first
+// quote or backslash found, sixteen bytes at a time. After a backslash the
+// search goes on quote by quote with the vectorised bytes.IndexByte; a quote
+// preceded by an odd run of backslashes is escaped.
 func quoteEnd(b []byte, i int) int {
-	for range 4 {
-		if i+8 > len(b) {
-			break
-		}
-		word := binary.LittleEndian.Uint64(b[i:])
-		if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
-			i += bits.TrailingZeros64(m) / 8
-			if b[i] == '"' {
+	start := i // no backslash before it
+	i += quoteOrBackslash(b[i:])
+	if i == len(b) {
+		return -1
+	}
+	for {
+		if b[i] == '"' {
+			k := i - 1
+			for k >= start && b[k] == '\\' {
+				k--
+			}
+			if (i-1-k)%2 == 0 {
 				return i
 			}
-			break
+			i++
 		}
-		i += 8
-	}
-	start := i // no backslash before it
-	for {
 		j := bytes.IndexByte(b[i:], '"')
 		if j < 0 {
 			return -1
 		}
 		i += j
-		k := i - 1
-		for k >= start && b[k] == '\\' {
-			k--
-		}
-		if (i-1-k)%2 == 0 {
-			return i
-		}
-		i++
 	}
 }
 
 // plainEnd returns the index of the quote that ends the string whose body
 // starts at i, or -1 when the string holds a backslash (or does not end):
-// such a value needs unescaping. The values read are short, so eight bytes
-// at a time serve them whole.
+// such a value needs unescaping.
 func plainEnd(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		word := binary.LittleEndian.Uint64(b[i:])
-		if m := hasByte(word, '"') | hasByte(word, '\\'); m != 0 {
-			if i += bits.TrailingZeros64(m) / 8; b[i] == '"' {
-				return i
-			}
-			return -1
-		}
-	}
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			return i
-		case '\\':
-			return -1
-		}
+	if i += quoteOrBackslash(b[i:]); i < len(b) && b[i] == '"' {
+		return i
 	}
 	return -1
-}
-
-// hasByte sets the high bit of each byte of word equal to c. Bits above the
-// lowest set one may be false positives, so only the lowest is meaningful.
-func hasByte(word uint64, c byte) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	x := word ^ (ones * uint64(c))
-	return (x - ones) &^ x & highs
 }
 
 // skipValue moves past any JSON value.

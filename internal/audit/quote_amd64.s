@@ -1,0 +1,75 @@
+#include "textflag.h"
+
+// func quoteOrBackslash(b []byte) int
+TEXT ·quoteOrBackslash(SB), NOSPLIT, $0-32
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), BX
+	MOVQ SI, DI            // start of b
+	LEAQ (SI)(BX*1), R8    // end of b
+	CMPQ BX, $16
+	JB   bytewise
+
+	MOVQ $0x2222222222222222, AX // '"' in every byte
+	MOVQ AX, X1
+	PUNPCKLQDQ X1, X1
+	MOVQ $0x5c5c5c5c5c5c5c5c, AX // '\\' in every byte
+	MOVQ AX, X2
+	PUNPCKLQDQ X2, X2
+
+blocks:
+	LEAQ 16(SI), AX
+	CMPQ AX, R8
+	JA   last
+	MOVOU (SI), X0
+	MOVOU X0, X3
+	PCMPEQB X1, X0
+	PCMPEQB X2, X3
+	POR  X3, X0
+	PMOVMSKB X0, AX
+	TESTL AX, AX
+	JNZ  found
+	ADDQ $16, SI
+	JMP  blocks
+
+last:
+	// Fewer than 16 bytes are left: compare the last 16 of b. The bytes
+	// among them compared already hold no match, so the first match is
+	// past them.
+	CMPQ SI, R8
+	JEQ  none
+	LEAQ -16(R8), SI
+	MOVOU (SI), X0
+	MOVOU X0, X3
+	PCMPEQB X1, X0
+	PCMPEQB X2, X3
+	POR  X3, X0
+	PMOVMSKB X0, AX
+	TESTL AX, AX
+	JZ   none
+
+found:
+	BSFL AX, AX
+	ADDQ AX, SI
+	SUBQ DI, SI
+	MOVQ SI, ret+24(FP)
+	RET
+
+bytewise:
+	CMPQ SI, R8
+	JEQ  none
+	MOVBLZX (SI), AX
+	CMPB AL, $0x22
+	JEQ  at
+	CMPB AL, $0x5c
+	JEQ  at
+	INCQ SI
+	JMP  bytewise
+
+at:
+	SUBQ DI, SI
+	MOVQ SI, ret+24(FP)
+	RET
+
+none:
+	MOVQ BX, ret+24(FP)
+	RET
