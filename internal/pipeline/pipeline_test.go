@@ -195,24 +195,6 @@ func TestRestoreContinuesCounting(t *testing.T) {
 	}
 }
 
-// TestRestoreSortsEditedNames restores a report whose names are out of
-// order and repeated, as a hand-edited one may be: the names are kept as
-// the pipeline keeps its own, sorted and once each, and new ones go in order.
-func TestRestoreSortsEditedNames(t *testing.T) {
-	p, err := New(Options{})
-	require.NoError(t, err)
-	p.Restore(SubjectReport{Subject: user("u"), Rules: []v1alpha1.ObservedRule{
-		{Resource: "configmaps", Namespace: "a", Verb: "get", ResourceNames: []string{"d", "b", "d"}, Count: 3},
-	}})
-	for i, name := range []string{"c", "a", "b"} {
-		e := ev(byte(i+1), audit.StageResponseComplete, "u", "get", &audit.ObjectRef{Resource: "configmaps", Namespace: "a", Name: name}, 200)
-		p.Observe(&e)
-	}
-	got, _ := rule(reportOf(t, p, user("u")), Atom{Resource: "configmaps", Namespace: "a", Verb: "get"})
-	assert.Equal(t, []string{"a", "b", "c", "d"}, got.ResourceNames)
-	assert.Equal(t, int64(6), got.Count)
-}
-
 // ev builds an event that reached the given stage.
 func ev(id byte, stage audit.Stage, username, verb string, ref *audit.ObjectRef, code int32) audit.Event {
 	e := audit.Event{AuditID: audit.ID{id}, Stage: stage, Verb: verb, User: audit.UserInfo{Username: username}, Code: code,

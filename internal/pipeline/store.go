@@ -202,23 +202,19 @@ func (s *store) rule(st *subjectState, t *target) *ruleStats {
 	return st.rule(t.id, s.maxRules)
 }
 
-// addName adds a name to a rule's names, which are kept sorted for reports;
-// an empty name, or one past the cap, makes the rule stand for every name
-// (nil).
+// addName adds a name to a rule's names; an empty name, or one past the cap,
+// makes the rule stand for every name (nil).
 func addName(names []string, name string, maxNames int) []string {
 	if name == "" {
 		return nil
 	}
-	// Most requests name an object seen before, in the very string the
-	// decoder shared: a scan finds it by its pointer, without reading it.
 	if slices.Contains(names, name) {
 		return names
 	}
 	if len(names) >= maxNames {
 		return nil
 	}
-	i, _ := slices.BinarySearch(names, name)
-	return slices.Insert(names, i, name)
+	return append(names, name)
 }
 
 // forget drops the rules last seen before the cutoff, and subjects left with
@@ -303,7 +299,7 @@ func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport
 			NonResourceURL: atom.NonResourceURL,
 			Namespace:      atom.Namespace,
 			Verb:           atom.Verb,
-			ResourceNames:  copyNames(st.names(rs)),
+			ResourceNames:  sortedNames(st.names(rs)),
 			Count:          rs.count,
 			DeniedCount:    rs.denied,
 			FirstSeen:      metav1.NewTime(time.Unix(0, rs.first).UTC()),
@@ -320,23 +316,13 @@ func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport
 	}
 }
 
-// restoredNames are the names of a restored rule, kept as addName keeps
-// them: reports list names sorted, but one may have been edited.
-func restoredNames(names []string) []string {
+func sortedNames(names []string) []string {
 	if len(names) == 0 {
 		return nil
 	}
-	names = slices.Clone(names)
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
-// copyNames copies a rule's names, sorted already, for a report.
-func copyNames(names []string) []string {
-	if len(names) == 0 {
-		return nil
-	}
-	return slices.Clone(names)
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
+	return sorted
 }
 
 // compareAtoms orders atoms by API group, resource, URL, namespace and verb.
@@ -387,7 +373,7 @@ func (s *store) restore(r SubjectReport) {
 		switch {
 		case rs.count == 0:
 			rs.first, rs.last = first, last
-			st.setNames(rs, restoredNames(o.ResourceNames))
+			st.setNames(rs, slices.Clone(o.ResourceNames))
 		case len(o.ResourceNames) == 0:
 			st.setNames(rs, nil)
 		default:
