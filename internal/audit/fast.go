@@ -397,6 +397,9 @@ func (d *Decoder) laidOutObjectRef(c *cursor, o *ObjectRef) bool {
 // closing one: its code, and the fields of a failure, which it skips.
 func laidOutStatus(c *cursor, ev *Event) bool {
 	// A success is all but always just its code.
+	if c.lit(`"metadata":{},"code":`) {
+		return laidOutCode(c, ev)
+	}
 	if !c.lit(`"metadata":{}`) && (!c.lit(`"metadata":`) || !c.skipValue()) {
 		return false
 	}
@@ -406,13 +409,20 @@ func laidOutStatus(c *cursor, ev *Event) bool {
 		}
 	}
 	if c.lit(`,"code":`) {
-		s := scanner{b: c.b, i: c.i}
-		code, err := s.int32()
-		if err != nil {
-			return false
-		}
-		ev.Code, c.i = code, s.i
+		return laidOutCode(c, ev)
 	}
+	return c.lit("}")
+}
+
+// laidOutCode reads a status's code, the last of its keys, and the closing
+// brace.
+func laidOutCode(c *cursor, ev *Event) bool {
+	s := scanner{b: c.b, i: c.i}
+	code, err := s.int32()
+	if err != nil {
+		return false
+	}
+	ev.Code, c.i = code, s.i
 	return c.lit("}")
 }
 
