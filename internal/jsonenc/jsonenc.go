@@ -8,34 +8,23 @@ import "encoding/json"
 // characters, HTML-sensitive characters, Unicode) sends the string through
 // encoding/json, so the rarer escapes are its own.
 func AppendString(b []byte, s string) []byte {
-	mark := len(b)
+	mark, whole := len(b), s
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if plain[c] {
-			continue
+	for {
+		n := plainPrefix(s)
+		b = append(b, s[:n]...)
+		if n == len(s) {
+			return append(b, '"')
 		}
-		b = append(b, s[start:i]...)
-		switch c {
+		switch c := s[n]; c {
 		case '"', '\\':
 			b = append(b, '\\', c)
 		case '\n':
 			b = append(b, '\\', 'n')
 		default:
-			quoted, _ := json.Marshal(s) // a string always encodes
+			quoted, _ := json.Marshal(whole) // a string always encodes
 			return append(b[:mark], quoted...)
 		}
-		start = i + 1
+		s = s[n+1:]
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
-
-// plain holds the bytes encoding/json writes as they are.
-var plain = func() (t [256]bool) {
-	for c := ' '; c <= '~'; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()

@@ -1,6 +1,7 @@
 package jsonenc
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 )
@@ -11,6 +12,31 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		want, _ := json.Marshal(s)
 		if got := AppendString([]byte("prefix"), s); string(got) != "prefix"+string(want) {
 			t.Errorf("%q: got %s, want %s", s, got[len("prefix"):], want)
+		}
+	}
+}
+
+// TestPlainPrefix holds the search for the first byte JSON escapes to its
+// definition, for every byte value, length and place.
+func TestPlainPrefix(t *testing.T) {
+	isPlain := func(c byte) bool {
+		return c >= ' ' && c <= '~' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	for c := range 256 {
+		for n := range 40 {
+			for at := range n + 1 {
+				b := bytes.Repeat([]byte{'a'}, n)
+				want := n
+				if at < n {
+					b[at] = byte(c)
+					if !isPlain(byte(c)) {
+						want = at
+					}
+				}
+				if got := plainPrefix(string(b)); got != want {
+					t.Fatalf("%q: got %d, want %d", b, got, want)
+				}
+			}
 		}
 	}
 }

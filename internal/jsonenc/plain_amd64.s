@@ -1,0 +1,108 @@
+#include "textflag.h"
+
+// Sets the bytes of X0 that JSON escapes in X4, from the sixteen bytes in
+// X0: control characters and bytes from 0x7f (signed, below 0x20 or
+// negative), '"', '\\', '<', '>' and '&'. Uses X5; X0 is lost.
+#define SPECIAL \
+	MOVOU X8, X4; \
+	PCMPGTB X0, X4; \
+	MOVOU X0, X5; \
+	PCMPEQB X9, X5; \
+	POR X5, X4; \
+	MOVOU X0, X5; \
+	PCMPEQB X10, X5; \
+	POR X5, X4; \
+	MOVOU X0, X5; \
+	PCMPEQB X11, X5; \
+	POR X5, X4; \
+	MOVOU X0, X5; \
+	PCMPEQB X12, X5; \
+	POR X5, X4; \
+	MOVOU X0, X5; \
+	PCMPEQB X13, X5; \
+	POR X5, X4; \
+	PCMPEQB X14, X0; \
+	POR X0, X4
+
+#define BROADCAST(c, x) \
+	MOVQ $c, AX; \
+	MOVQ AX, x; \
+	PUNPCKLQDQ x, x
+
+// func plainPrefix(s string) int
+TEXT ·plainPrefix(SB), NOSPLIT, $0-24
+	MOVQ s_base+0(FP), SI
+	MOVQ s_len+8(FP), BX
+	MOVQ SI, DI          // start of s
+	LEAQ (SI)(BX*1), R8  // end of s
+	CMPQ BX, $16
+	JB   bytewise
+
+	BROADCAST(0x2020202020202020, X8)  // below: control characters
+	BROADCAST(0x2222222222222222, X9)  // '"'
+	BROADCAST(0x5c5c5c5c5c5c5c5c, X10) // '\\'
+	BROADCAST(0x3c3c3c3c3c3c3c3c, X11) // '<'
+	BROADCAST(0x3e3e3e3e3e3e3e3e, X12) // '>'
+	BROADCAST(0x2626262626262626, X13) // '&'
+	BROADCAST(0x7f7f7f7f7f7f7f7f, X14) // DEL
+
+blocks:
+	LEAQ 16(SI), AX
+	CMPQ AX, R8
+	JA   last
+	MOVOU (SI), X0
+	SPECIAL
+	PMOVMSKB X4, AX
+	TESTL AX, AX
+	JNZ  found
+	ADDQ $16, SI
+	JMP  blocks
+
+last:
+	// Fewer than 16 bytes are left: look at the last 16 of s. Those among
+	// them looked at already are plain, so the first special byte is past.
+	CMPQ SI, R8
+	JEQ  none
+	LEAQ -16(R8), SI
+	MOVOU (SI), X0
+	SPECIAL
+	PMOVMSKB X4, AX
+	TESTL AX, AX
+	JZ   none
+
+found:
+	BSFL AX, AX
+	ADDQ AX, SI
+	SUBQ DI, SI
+	MOVQ SI, ret+16(FP)
+	RET
+
+bytewise:
+	CMPQ SI, R8
+	JEQ  none
+	MOVBLZX (SI), AX
+	CMPB AL, $0x20
+	JB   at
+	CMPB AL, $0x7f
+	JAE  at
+	CMPB AL, $0x22
+	JEQ  at
+	CMPB AL, $0x5c
+	JEQ  at
+	CMPB AL, $0x3c
+	JEQ  at
+	CMPB AL, $0x3e
+	JEQ  at
+	CMPB AL, $0x26
+	JEQ  at
+	INCQ SI
+	JMP  bytewise
+
+at:
+	SUBQ DI, SI
+	MOVQ SI, ret+16(FP)
+	RET
+
+none:
+	MOVQ BX, ret+16(FP)
+	RET
