@@ -1,5 +1,12 @@
 #include "textflag.h"
 
+// '"' and '\\', sixteen times each.
+DATA quotes<>+0x00(SB)/8, $0x2222222222222222
+DATA quotes<>+0x08(SB)/8, $0x2222222222222222
+DATA quotes<>+0x10(SB)/8, $0x5c5c5c5c5c5c5c5c
+DATA quotes<>+0x18(SB)/8, $0x5c5c5c5c5c5c5c5c
+GLOBL quotes<>(SB), RODATA|NOPTR, $0x20
+
 // func quoteOrBackslash(b []byte) int
 TEXT ·quoteOrBackslash(SB), NOSPLIT, $0-32
 	MOVQ b_base+0(FP), SI
@@ -9,12 +16,8 @@ TEXT ·quoteOrBackslash(SB), NOSPLIT, $0-32
 	CMPQ BX, $16
 	JB   bytewise
 
-	MOVQ $0x2222222222222222, AX // '"' in every byte
-	MOVQ AX, X1
-	PUNPCKLQDQ X1, X1
-	MOVQ $0x5c5c5c5c5c5c5c5c, AX // '\\' in every byte
-	MOVQ AX, X2
-	PUNPCKLQDQ X2, X2
+	MOVOU quotes<>+0x00(SB), X1
+	MOVOU quotes<>+0x10(SB), X2
 
 blocks:
 	LEAQ 16(SI), AX

@@ -24,10 +24,23 @@
 	PCMPEQB X14, X0; \
 	POR X0, X4
 
-#define BROADCAST(c, x) \
-	MOVQ $c, AX; \
-	MOVQ AX, x; \
-	PUNPCKLQDQ x, x
+// Each byte JSON escapes, sixteen times: the bound below which bytes are
+// control characters, then '"', '\\', '<', '>', '&' and DEL.
+DATA special<>+0x00(SB)/8, $0x2020202020202020
+DATA special<>+0x08(SB)/8, $0x2020202020202020
+DATA special<>+0x10(SB)/8, $0x2222222222222222
+DATA special<>+0x18(SB)/8, $0x2222222222222222
+DATA special<>+0x20(SB)/8, $0x5c5c5c5c5c5c5c5c
+DATA special<>+0x28(SB)/8, $0x5c5c5c5c5c5c5c5c
+DATA special<>+0x30(SB)/8, $0x3c3c3c3c3c3c3c3c
+DATA special<>+0x38(SB)/8, $0x3c3c3c3c3c3c3c3c
+DATA special<>+0x40(SB)/8, $0x3e3e3e3e3e3e3e3e
+DATA special<>+0x48(SB)/8, $0x3e3e3e3e3e3e3e3e
+DATA special<>+0x50(SB)/8, $0x2626262626262626
+DATA special<>+0x58(SB)/8, $0x2626262626262626
+DATA special<>+0x60(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA special<>+0x68(SB)/8, $0x7f7f7f7f7f7f7f7f
+GLOBL special<>(SB), RODATA|NOPTR, $0x70
 
 // func plainPrefix(s string) int
 TEXT ·plainPrefix(SB), NOSPLIT, $0-24
@@ -38,13 +51,13 @@ TEXT ·plainPrefix(SB), NOSPLIT, $0-24
 	CMPQ BX, $16
 	JB   bytewise
 
-	BROADCAST(0x2020202020202020, X8)  // below: control characters
-	BROADCAST(0x2222222222222222, X9)  // '"'
-	BROADCAST(0x5c5c5c5c5c5c5c5c, X10) // '\\'
-	BROADCAST(0x3c3c3c3c3c3c3c3c, X11) // '<'
-	BROADCAST(0x3e3e3e3e3e3e3e3e, X12) // '>'
-	BROADCAST(0x2626262626262626, X13) // '&'
-	BROADCAST(0x7f7f7f7f7f7f7f7f, X14) // DEL
+	MOVOU special<>+0x00(SB), X8
+	MOVOU special<>+0x10(SB), X9
+	MOVOU special<>+0x20(SB), X10
+	MOVOU special<>+0x30(SB), X11
+	MOVOU special<>+0x40(SB), X12
+	MOVOU special<>+0x50(SB), X13
+	MOVOU special<>+0x60(SB), X14
 
 blocks:
 	LEAQ 16(SI), AX
