@@ -28,3 +28,31 @@ func AppendString(b []byte, s string) []byte {
 		s = s[n+1:]
 	}
 }
+
+// plainPrefix returns the length of the longest prefix of s that JSON
+// writes as it is: printable ASCII other than '"', '\\', '<', '>' and '&'.
+// A short string is looked at byte by byte; a longer one sixteen bytes at
+// a time where the processor allows.
+func plainPrefix(s string) int {
+	if len(s) >= 16 {
+		return widePlainPrefix(s)
+	}
+	return narrowPlainPrefix(s)
+}
+
+func narrowPlainPrefix(s string) int {
+	for i := 0; i < len(s); i++ {
+		if !plain[s[i]] {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// plain holds the bytes encoding/json writes as they are.
+var plain = func() (t [256]bool) {
+	for c := ' '; c <= '~'; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()

@@ -36,6 +36,9 @@ func TestPlainPrefix(t *testing.T) {
 				if got := plainPrefix(string(b)); got != want {
 					t.Fatalf("%q: got %d, want %d", b, got, want)
 				}
+				if got := widePlainPrefix(string(b)); got != want {
+					t.Fatalf("wide, %q: got %d, want %d", b, got, want)
+				}
 			}
 		}
 	}

@@ -42,8 +42,8 @@ DATA special<>+0x60(SB)/8, $0x7f7f7f7f7f7f7f7f
 DATA special<>+0x68(SB)/8, $0x7f7f7f7f7f7f7f7f
 GLOBL special<>(SB), RODATA|NOPTR, $0x70
 
-// func plainPrefix(s string) int
-TEXT ·plainPrefix(SB), NOSPLIT, $0-24
+// func widePlainPrefix(s string) int
+TEXT ·widePlainPrefix(SB), NOSPLIT, $0-24
 	MOVQ s_base+0(FP), SI
 	MOVQ s_len+8(FP), BX
 	MOVQ SI, DI          // start of s

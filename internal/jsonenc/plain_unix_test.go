@@ -27,12 +27,12 @@ func TestPlainPrefixStaysInside(t *testing.T) {
 			b[i] = 'a'
 		}
 		s := unsafe.String(unsafe.SliceData(b), len(b))
-		if got := plainPrefix(s); got != n {
+		if got := widePlainPrefix(s); got != n {
 			t.Fatalf("%d bytes: got %d", n, got)
 		}
 		if n > 0 {
 			b[n-1] = '<'
-			if got := plainPrefix(s); got != n-1 {
+			if got := widePlainPrefix(s); got != n-1 {
 				t.Fatalf("%d bytes ending in '<': got %d", n, got)
 			}
 		}
