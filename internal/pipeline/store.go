@@ -63,19 +63,21 @@ func (t *atomTable) rank() []int32 {
 // pointer, so that the collector does not scan the rules of every subject
 // (most of the heap) on every cycle: the names live beside them.
 type ruleStats struct {
-	atom          atomID
-	count, denied int64
-	first, last   int64
+	// key is the rule's atom plus one; 0 marks an empty slot of the table.
+	key uint32
 	// nameSet places the rule's names in subjectState.nameSets, counting
 	// from 1; 0 when it has none.
-	nameSet int32
+	nameSet       int32
+	count, denied int64
+	first, last   int64
 }
 
-// subjectState is everything kept about one subject: its rules in a slice,
-// found through a small index.
+func (rs *ruleStats) atom() atomID { return atomID(rs.key - 1) }
+
+// subjectState is everything kept about one subject: its rules, found by
+// their atom.
 type subjectState struct {
-	index ruleIndex
-	rules []ruleStats
+	rules ruleTable
 	// nameSets holds the names seen of the rules that have names (see
 	// ruleStats.nameSet): while every request had one and there were few
 	// enough; nil once any name is allowed.
@@ -98,15 +100,13 @@ func newSubjectState() *subjectState {
 // rule returns the subject's stats for the atom, adding them when there is
 // room; nil when maxRules is reached.
 func (st *subjectState) rule(id atomID, maxRules int) *ruleStats {
-	if i, ok := st.index.get(id); ok {
-		return &st.rules[i]
+	if rs := st.rules.get(id); rs != nil {
+		return rs
 	}
-	if len(st.rules) >= maxRules {
+	if st.rules.n >= maxRules {
 		return nil
 	}
-	st.index.put(id, int32(len(st.rules)))
-	st.rules = append(st.rules, ruleStats{atom: id})
-	return &st.rules[len(st.rules)-1]
+	return st.rules.add(id)
 }
 
 // names returns the names seen of a rule; nil stands for every name.
@@ -194,7 +194,7 @@ func (s *store) record(st *subjectState, r *request) bool {
 // and the subject has room for it.
 func (s *store) rule(st *subjectState, t *target) *ruleStats {
 	if !t.numbered {
-		if len(st.rules) >= s.maxRules {
+		if st.rules.n >= s.maxRules {
 			return nil // a new atom is a new rule
 		}
 		t.id, t.numbered = s.atoms.id(t.atom), true
@@ -223,14 +223,14 @@ func addName(names []string, name string, maxNames int) []string {
 func (s *store) forget(cutoff int64) int {
 	dropped := 0
 	for subject, st := range s.subjects {
-		kept := slices.DeleteFunc(st.rules, func(rs ruleStats) bool { return rs.last < cutoff })
-		if len(kept) < len(st.rules) {
+		before := st.rules.n
+		st.rules.rebuild(len(st.rules.slots), func(rs *ruleStats) (atomID, bool) { return rs.atom(), rs.last >= cutoff })
+		if st.rules.n < before {
 			st.changed = true
-			dropped += len(st.rules) - len(kept)
-			st.rules = kept
+			dropped += before - st.rules.n
 			st.keepNameSetsOfRules()
 		}
-		if len(kept) == 0 {
+		if st.rules.n == 0 {
 			delete(s.subjects, subject)
 		}
 	}
@@ -244,14 +244,13 @@ func (s *store) forget(cutoff int64) int {
 func (st *subjectState) keepNameSetsOfRules() {
 	sets := st.nameSets
 	st.nameSets = nil
-	for i := range st.rules {
-		rs := &st.rules[i]
+	st.rules.each(func(rs *ruleStats) {
 		if rs.nameSet != 0 {
 			names := sets[rs.nameSet-1]
 			rs.nameSet = 0
 			st.setNames(rs, names)
 		}
-	}
+	})
 }
 
 // compactAtoms renumbers the atoms still in use, so that forgotten rules do
@@ -260,11 +259,7 @@ func (s *store) compactAtoms() {
 	old := s.atoms
 	s.atoms = newAtomTable()
 	for _, st := range s.subjects {
-		st.index.reset()
-		for i := range st.rules {
-			st.rules[i].atom = s.atoms.id(old.atoms[st.rules[i].atom])
-			st.index.put(st.rules[i].atom, int32(i))
-		}
+		st.rules.rebuild(len(st.rules.slots), func(rs *ruleStats) (atomID, bool) { return s.atoms.id(old.atoms[rs.atom()]), true })
 	}
 }
 
@@ -282,17 +277,14 @@ type SubjectReport struct {
 
 func (s *store) report(subject v1alpha1.Subject, st *subjectState) SubjectReport {
 	ranks := s.atoms.rank()
-	order := make([]int32, len(st.rules))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		return cmp.Compare(ranks[st.rules[a].atom], ranks[st.rules[b].atom])
+	order := make([]*ruleStats, 0, st.rules.n)
+	st.rules.each(func(rs *ruleStats) { order = append(order, rs) })
+	slices.SortFunc(order, func(a, b *ruleStats) int {
+		return cmp.Compare(ranks[a.atom()], ranks[b.atom()])
 	})
-	rules := make([]v1alpha1.ObservedRule, 0, len(st.rules))
-	for _, i := range order {
-		rs := &st.rules[i]
-		atom := s.atoms.atoms[rs.atom]
+	rules := make([]v1alpha1.ObservedRule, 0, len(order))
+	for _, rs := range order {
+		atom := s.atoms.atoms[rs.atom()]
 		rules = append(rules, v1alpha1.ObservedRule{
 			APIGroup:       atom.APIGroup,
 			Resource:       atom.Resource,
@@ -369,7 +361,7 @@ func (s *store) restore(r SubjectReport) {
 	for _, o := range r.Rules {
 		atom := Atom{APIGroup: o.APIGroup, Resource: o.Resource, NonResourceURL: o.NonResourceURL, Namespace: o.Namespace, Verb: o.Verb}
 		first, last := o.FirstSeen.UnixNano(), o.LastSeen.UnixNano()
-		rs := st.rule(s.atoms.id(atom), len(st.rules)+1)
+		rs := st.rule(s.atoms.id(atom), st.rules.n+1)
 		switch {
 		case rs.count == 0:
 			rs.first, rs.last = first, last
