@@ -7,6 +7,17 @@ DATA quotes<>+0x10(SB)/8, $0x5c5c5c5c5c5c5c5c
 DATA quotes<>+0x18(SB)/8, $0x5c5c5c5c5c5c5c5c
 GLOBL quotes<>(SB), RODATA|NOPTR, $0x20
 
+// Sets in AX a bit for each of the sixteen bytes at SI that is a quote or a
+// backslash, and the flags for it. Uses X0 and X3.
+#define MATCH \
+	MOVOU (SI), X0; \
+	MOVOU X0, X3; \
+	PCMPEQB X1, X0; \
+	PCMPEQB X2, X3; \
+	POR X3, X0; \
+	PMOVMSKB X0, AX; \
+	TESTL AX, AX
+
 // func quoteOrBackslash(b []byte) int
 TEXT ·quoteOrBackslash(SB), NOSPLIT, $0-32
 	MOVQ b_base+0(FP), SI
@@ -23,13 +34,7 @@ blocks:
 	LEAQ 16(SI), AX
 	CMPQ AX, R8
 	JA   last
-	MOVOU (SI), X0
-	MOVOU X0, X3
-	PCMPEQB X1, X0
-	PCMPEQB X2, X3
-	POR  X3, X0
-	PMOVMSKB X0, AX
-	TESTL AX, AX
+	MATCH
 	JNZ  found
 	ADDQ $16, SI
 	JMP  blocks
@@ -41,13 +46,7 @@ last:
 	CMPQ SI, R8
 	JEQ  none
 	LEAQ -16(R8), SI
-	MOVOU (SI), X0
-	MOVOU X0, X3
-	PCMPEQB X1, X0
-	PCMPEQB X2, X3
-	POR  X3, X0
-	PMOVMSKB X0, AX
-	TESTL AX, AX
+	MATCH
 	JZ   none
 
 found:

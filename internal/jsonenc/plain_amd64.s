@@ -1,9 +1,10 @@
 #include "textflag.h"
 
-// Sets the bytes of X0 that JSON escapes in X4, from the sixteen bytes in
-// X0: control characters and bytes from 0x7f (signed, below 0x20 or
-// negative), '"', '\\', '<', '>' and '&'. Uses X5; X0 is lost.
+// Sets in AX a bit for each of the sixteen bytes at SI that JSON escapes
+// (control characters and bytes from 0x7f, signed below 0x20 or negative;
+// '"', '\\', '<', '>' and '&'), and the flags for it. Uses X0, X4 and X5.
 #define SPECIAL \
+	MOVOU (SI), X0; \
 	MOVOU X8, X4; \
 	PCMPGTB X0, X4; \
 	MOVOU X0, X5; \
@@ -22,7 +23,9 @@
 	PCMPEQB X13, X5; \
 	POR X5, X4; \
 	PCMPEQB X14, X0; \
-	POR X0, X4
+	POR X0, X4; \
+	PMOVMSKB X4, AX; \
+	TESTL AX, AX
 
 // Each byte JSON escapes, sixteen times: the bound below which bytes are
 // control characters, then '"', '\\', '<', '>', '&' and DEL.
@@ -63,10 +66,7 @@ blocks:
 	LEAQ 16(SI), AX
 	CMPQ AX, R8
 	JA   last
-	MOVOU (SI), X0
 	SPECIAL
-	PMOVMSKB X4, AX
-	TESTL AX, AX
 	JNZ  found
 	ADDQ $16, SI
 	JMP  blocks
@@ -77,10 +77,7 @@ last:
 	CMPQ SI, R8
 	JEQ  none
 	LEAQ -16(R8), SI
-	MOVOU (SI), X0
 	SPECIAL
-	PMOVMSKB X4, AX
-	TESTL AX, AX
 	JZ   none
 
 found:
