@@ -223,11 +223,16 @@ func addName(names []string, name string, maxNames int) []string {
 func (s *store) forget(cutoff int64) int {
 	dropped := 0
 	for subject, st := range s.subjects {
-		before := st.rules.n
-		st.rules.rebuild(len(st.rules.slots), func(rs *ruleStats) (atomID, bool) { return rs.atom(), rs.last >= cutoff })
-		if st.rules.n < before {
+		expired := 0
+		st.rules.each(func(rs *ruleStats) {
+			if rs.last < cutoff {
+				expired++
+			}
+		})
+		if expired > 0 {
+			st.rules.rebuild(len(st.rules.slots), func(rs *ruleStats) (atomID, bool) { return rs.atom(), rs.last >= cutoff })
 			st.changed = true
-			dropped += before - st.rules.n
+			dropped += expired
 			st.keepNameSetsOfRules()
 		}
 		if st.rules.n == 0 {
