@@ -20,8 +20,12 @@ import (
 // the same slot and keep their tags side by side, so that the two lookups
 // of a new ID read the same memory.
 type dedupe struct {
-	size  int
-	shift uint // 64 - log2(slots)
+	// started holds the audit IDs of long-running requests (watches, exec)
+	// counted at their ResponseStarted stage, until their ResponseComplete
+	// comes: a watch may outlast the IDs the generations remember.
+	started map[audit.ID]struct{}
+	size    int
+	shift   uint // 64 - log2(slots)
 	// tags holds, for each slot, the tag of generation 0 in the low byte and
 	// of generation 1 in the high byte.
 	tags []uint16
@@ -56,6 +60,34 @@ func (d *dedupe) seen(id audit.ID) bool {
 	d.ids[d.cur][slot] = id
 	d.tags[slot] |= uint16(tag) << (8 * d.cur)
 	d.n[d.cur]++
+	return false
+}
+
+// maxStarted bounds the long-running requests remembered, far more than a
+// cluster holds open at once; when it is reached (their ends were never
+// logged) they are forgotten.
+const maxStarted = 1 << 16
+
+// seenStage is seen for an event at a counted stage: it also tells the end
+// of a long-running request from a new one, however long ago it started.
+func (d *dedupe) seenStage(id audit.ID, stage audit.Stage) bool {
+	if d.seen(id) {
+		if stage != audit.StageResponseStarted && len(d.started) > 0 {
+			delete(d.started, id)
+		}
+		return true
+	}
+	if stage == audit.StageResponseStarted {
+		if d.started == nil || len(d.started) >= maxStarted {
+			d.started = make(map[audit.ID]struct{})
+		}
+		d.started[id] = struct{}{}
+		return false
+	}
+	if _, ok := d.started[id]; ok {
+		delete(d.started, id)
+		return true
+	}
 	return false
 }
 

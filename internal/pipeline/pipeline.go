@@ -137,7 +137,7 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 		p.counters.Skipped++
 		return
 	}
-	if !ev.AuditID.IsZero() && p.dedupe.seen(ev.AuditID) {
+	if !ev.AuditID.IsZero() && p.dedupe.seenStage(ev.AuditID, ev.Stage) {
 		p.counters.Duplicates++
 		return
 	}

@@ -223,6 +223,23 @@ func TestDedupeCountsEachRequestOnce(t *testing.T) {
 	assert.Equal(t, int64(3), reportOf(t, p, user("u")).EventsObserved)
 }
 
+// TestLongRunningRequestsOutlastTheWindow ends a watch after far more
+// requests than the dedupe window remembers: it is still counted once, and
+// what its end leaves remembered is nothing.
+func TestLongRunningRequestsOutlastTheWindow(t *testing.T) {
+	pods := &audit.ObjectRef{Resource: "pods", Namespace: "a"}
+	events := []audit.Event{ev(1, audit.StageResponseStarted, "u", "watch", pods, 200)}
+	for i := range 20 {
+		events = append(events, ev(byte(10+i), audit.StageResponseComplete, "u", "get", pods, 200))
+	}
+	events = append(events, ev(1, audit.StageResponseComplete, "u", "watch", pods, 200))
+	p := run(t, Options{DedupeWindow: 2}, events)
+	assert.Equal(t, int64(1), p.Counters().Duplicates)
+	watch, _ := rule(reportOf(t, p, user("u")), Atom{Resource: "pods", Namespace: "a", Verb: "watch"})
+	assert.Equal(t, int64(1), watch.Count)
+	assert.Empty(t, p.dedupe.started)
+}
+
 func TestDedupeMemoryIsBounded(t *testing.T) {
 	d := newDedupe(100)
 	for i := range 1000 {
