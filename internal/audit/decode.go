@@ -465,39 +465,38 @@ func parseUUID(b []byte) (id ID, ok bool) {
 	}
 	le := binary.LittleEndian
 	const low = 0xffffffff
-	w0, ok0 := hexDigits(le.Uint64(b[0:]))
-	w1, ok1 := hexDigits(le.Uint64(b[9:])&low | le.Uint64(b[14:])<<32)
-	w2, ok2 := hexDigits(le.Uint64(b[19:])&low | le.Uint64(b[24:])<<32)
-	w3, ok3 := hexDigits(le.Uint64(b[28:]))
-	le.PutUint32(id[0:], w0)
-	le.PutUint32(id[4:], w1)
-	le.PutUint32(id[8:], w2)
-	le.PutUint32(id[12:], w3)
-	return id, ok0 && ok1 && ok2 && ok3
+	w0, w1 := le.Uint64(b[0:]), le.Uint64(b[9:])&low|le.Uint64(b[14:])<<32
+	w2, w3 := le.Uint64(b[19:])&low|le.Uint64(b[24:])<<32, le.Uint64(b[28:])
+	le.PutUint32(id[0:], hexValue(w0))
+	le.PutUint32(id[4:], hexValue(w1))
+	le.PutUint32(id[8:], hexValue(w2))
+	le.PutUint32(id[12:], hexValue(w3))
+	return id, notHex(w0)|notHex(w1)|notHex(w2)|notHex(w3) == 0
 }
 
-// hexDigits reads the eight hex digits of w, the first in its low byte,
-// into four bytes, the first in the low byte of the result. ok is false
-// when a byte is not a hex digit.
-func hexDigits(w uint64) (uint32, bool) {
+// hexValue reads eight hex digits, the first in the low byte of w, into four
+// bytes, the first in the low byte of the result. Of a byte that is not a
+// hex digit (see notHex) it makes nothing that means anything.
+func hexValue(w uint64) uint32 {
+	const ones = 0x0101010101010101
+	// A digit's value is its low four bits; a letter's (bit 6 set) nine more.
+	x := w&(ones*0x0f) + (w&(ones*0x40))>>6*9
+	// Pairs of digits into bytes, in the low byte of each 16-bit lane, then
+	// the four bytes together.
+	x = (x<<4 | x>>8) & 0x00ff00ff00ff00ff
+	x = (x | x>>8) & 0x0000ffff0000ffff
+	return uint32(x | x>>16)
+}
+
+// notHex sets the high bit of each byte of w that is not a hex digit.
+func notHex(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	// With every byte below 0x80, adding 0x80-c to a byte carries into its
 	// high bit exactly when the byte is at least c.
 	lower := w | ones*0x20 // letters to lower case; digits stay
 	digit := (w + ones*(0x80-'0')) &^ (w + ones*(0x80-'9'-1))
 	letter := (lower + ones*(0x80-'a')) &^ (lower + ones*(0x80-'f'-1))
-	if (digit|letter)&highs != highs || w&highs != 0 {
-		return 0, false
-	}
-	letter &= highs
-	// The value of each digit, in its byte.
-	v := w&(ones*0x0f) + (letter>>7)*9
-	// Pairs of digits into bytes, in the low byte of each 16-bit lane, then
-	// the four bytes together.
-	v = (v<<4 | v>>8) & 0x00ff00ff00ff00ff
-	v = (v | v>>8) & 0x0000ffff0000ffff
-	v = v | v>>16
-	return uint32(v), true
+	return (^(digit | letter) | w) & highs
 }
 
 // unquote resolves the escapes of a JSON string body; rare in audit logs, so
