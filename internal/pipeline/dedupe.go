@@ -24,8 +24,14 @@ type dedupe struct {
 	// counted at their ResponseStarted stage, until their ResponseComplete
 	// comes: a watch may outlast the IDs the generations remember.
 	started map[audit.ID]struct{}
-	size    int
-	shift   uint // 64 - log2(slots)
+	// startedBits has the bit of every ID in started set (and of some gone
+	// since), so that the end of a request that did not start long ago,
+	// most of them, is told without a lookup in the map. It is set again
+	// from started every startedRebuild starts.
+	startedBits  [startedBitWords]uint64
+	startsToBits int
+	size         int
+	shift        uint // 64 - log2(slots)
 	// tags holds, for each slot, the tag of generation 0 in the low byte and
 	// of generation 1 in the high byte.
 	tags []uint16
@@ -68,11 +74,17 @@ func (d *dedupe) seen(id audit.ID) bool {
 // logged) they are forgotten.
 const maxStarted = 1 << 16
 
+const (
+	startedBitWords = 1 << 10 // 65,536 bits
+	startedRebuild  = 1 << 13
+)
+
 // seenStage is seen for an event at a counted stage: it also tells the end
 // of a long-running request from a new one, however long ago it started.
 func (d *dedupe) seenStage(id audit.ID, stage audit.Stage) bool {
+	word, bit := startedBit(id)
 	if d.seen(id) {
-		if stage != audit.StageResponseStarted && len(d.started) > 0 {
+		if stage != audit.StageResponseStarted && d.startedBits[word]&bit != 0 {
 			delete(d.started, id)
 		}
 		return true
@@ -82,6 +94,13 @@ func (d *dedupe) seenStage(id audit.ID, stage audit.Stage) bool {
 			d.started = make(map[audit.ID]struct{})
 		}
 		d.started[id] = struct{}{}
+		if d.startsToBits--; d.startsToBits <= 0 {
+			d.rebuildStartedBits()
+		}
+		d.startedBits[word] |= bit
+		return false
+	}
+	if d.startedBits[word]&bit == 0 {
 		return false
 	}
 	if _, ok := d.started[id]; ok {
@@ -89,6 +108,22 @@ func (d *dedupe) seenStage(id audit.ID, stage audit.Stage) bool {
 		return true
 	}
 	return false
+}
+
+// startedBit places an ID in startedBits.
+func startedBit(id audit.ID) (word int, bit uint64) {
+	h := hashID(id) >> (64 - 16)
+	return int(h / 64), 1 << (h % 64)
+}
+
+// rebuildStartedBits sets startedBits from the requests still open.
+func (d *dedupe) rebuildStartedBits() {
+	d.startedBits = [startedBitWords]uint64{}
+	for id := range d.started {
+		word, bit := startedBit(id)
+		d.startedBits[word] |= bit
+	}
+	d.startsToBits = startedRebuild
 }
 
 // alloc makes tables for size IDs per generation, at most half full so that

@@ -52,3 +52,21 @@ func TestDedupeAgreesWithMaps(t *testing.T) {
 		}
 	}
 }
+
+// TestStartedRequestsAcrossRebuilds opens more long-running requests than
+// the bits of startedBits are set again after, with a window of two IDs:
+// each end is told from the start it belongs to, and ends without a start
+// are new requests.
+func TestStartedRequestsAcrossRebuilds(t *testing.T) {
+	d := newDedupe(2)
+	id := func(i int) audit.ID { return audit.ID{1, byte(i), byte(i >> 8), byte(i >> 16)} }
+	n := 3 * startedRebuild
+	for i := range n {
+		require.False(t, d.seenStage(id(i), audit.StageResponseStarted), "start of %d", i)
+	}
+	for i := range n {
+		require.True(t, d.seenStage(id(i), audit.StageResponseComplete), "end of %d", i)
+		require.False(t, d.seenStage(id(n+i), audit.StageResponseComplete), "a request that did not start long ago: %d", n+i)
+	}
+	require.Empty(t, d.started)
+}
