@@ -19,6 +19,9 @@ import (
 // tells so without loading the large slots. Both generations hash an ID to
 // the same slot and keep their tags side by side, so that the two lookups
 // of a new ID read the same memory.
+//
+// Long-running requests counted when they started are remembered apart
+// until they end (see seenStage).
 type dedupe struct {
 	// started holds the audit IDs of long-running requests (watches, exec)
 	// counted at their ResponseStarted stage, until their ResponseComplete
@@ -28,7 +31,8 @@ type dedupe struct {
 	// since), so that the end of a request that did not start long ago,
 	// most of them, is told without a lookup in the map. It is set again
 	// from started every startedRebuild starts.
-	startedBits  [startedBitWords]uint64
+	startedBits [startedBitWords]uint64
+	// startsToBits counts the starts left before startedBits is set again.
 	startsToBits int
 	size         int
 	shift        uint // 64 - log2(slots)
