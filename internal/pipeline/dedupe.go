@@ -50,11 +50,13 @@ func newDedupe(size int) *dedupe { return &dedupe{size: size} }
 
 // seen reports whether id was seen before, and remembers it. The zero ID,
 // of an event without one, marks an empty slot: it is never passed.
-func (d *dedupe) seen(id audit.ID) bool {
+func (d *dedupe) seen(id audit.ID) bool { return d.seenHashed(id, hashID(id)) }
+
+// seenHashed is seen for an ID whose hashID is h.
+func (d *dedupe) seenHashed(id audit.ID, h uint64) bool {
 	if d.tags == nil {
 		d.alloc()
 	}
-	h := hashID(id)
 	tag := uint8(h>>24) | 1 // bits that do not choose the slot; never 0
 	home := int(h >> d.shift)
 	slot, found := d.find(d.cur, home, tag, id)
@@ -86,8 +88,9 @@ const (
 // seenStage is seen for an event at a counted stage: it also tells the end
 // of a long-running request from a new one, however long ago it started.
 func (d *dedupe) seenStage(id audit.ID, stage audit.Stage) bool {
-	word, bit := startedBit(id)
-	if d.seen(id) {
+	h := hashID(id)
+	word, bit := startedBit(h)
+	if d.seenHashed(id, h) {
 		if stage != audit.StageResponseStarted && d.startedBits[word]&bit != 0 {
 			delete(d.started, id)
 		}
@@ -114,9 +117,9 @@ func (d *dedupe) seenStage(id audit.ID, stage audit.Stage) bool {
 	return false
 }
 
-// startedBit places an ID in startedBits.
-func startedBit(id audit.ID) (word int, bit uint64) {
-	h := hashID(id) >> (64 - 16)
+// startedBit places the ID whose hashID is h in startedBits.
+func startedBit(h uint64) (word int, bit uint64) {
+	h >>= 64 - 16
 	return int(h / 64), 1 << (h % 64)
 }
 
@@ -124,7 +127,7 @@ func startedBit(id audit.ID) (word int, bit uint64) {
 func (d *dedupe) rebuildStartedBits() {
 	d.startedBits = [startedBitWords]uint64{}
 	for id := range d.started {
-		word, bit := startedBit(id)
+		word, bit := startedBit(hashID(id))
 		d.startedBits[word] |= bit
 	}
 	d.startsToBits = startedRebuild
