@@ -396,12 +396,30 @@ func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy 
 		s   *subjectOutput
 		err error
 	}
+	type job struct {
+		report pipeline.SubjectReport
+		done   chan<- result
+	}
 	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan job, workers)
 	pending := make(chan chan result, 2*workers) // futures, in subject order
-	slots := make(chan struct{}, workers)
 	stop := make(chan struct{})
+	// A few long-lived workers, not a goroutine per subject: each new one
+	// would grow its stack again to render.
+	for range workers {
+		go func() {
+			for j := range jobs {
+				s := &subjectOutput{report: j.report, slug: policy.SubjectSlug(j.report.Subject)}
+				if withPolicy {
+					s.policy = policy.Build(s.report.Subject, s.report.Rules, strategy)
+				}
+				j.done <- result{s, out.prepare(s)}
+			}
+		}()
+	}
 	go func() {
 		defer close(pending)
+		defer close(jobs)
 		_ = p.DrainReports(func(r pipeline.SubjectReport) error {
 			if wanted != nil && !wanted[r.Subject] {
 				return nil
@@ -412,15 +430,7 @@ func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy 
 			case <-stop:
 				return errStopped
 			}
-			slots <- struct{}{}
-			go func() {
-				defer func() { <-slots }()
-				s := &subjectOutput{report: r, slug: policy.SubjectSlug(r.Subject)}
-				if withPolicy {
-					s.policy = policy.Build(r.Subject, r.Rules, strategy)
-				}
-				future <- result{s, out.prepare(s)}
-			}()
+			jobs <- job{r, future}
 			return nil
 		})
 	}()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"flag"
 	"math/rand/v2"
 	"os"
@@ -312,6 +313,37 @@ func TestErrorsNameTheProblem(t *testing.T) {
 			_, _, err := analyze(t, tt.args...)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// brokenPipe accepts limit bytes, then fails every write.
+type brokenPipe struct{ limit int }
+
+var errBrokenPipe = errors.New("broken pipe")
+
+func (b *brokenPipe) Write(p []byte) (int, error) {
+	if len(p) > b.limit {
+		n := b.limit
+		b.limit = 0
+		return n, errBrokenPipe
+	}
+	b.limit -= len(p)
+	return len(p), nil
+}
+
+// A reader that goes away mid-output stops the analysis with the write's
+// error, while many subjects are still to be rendered.
+func TestWriteErrorStopsRendering(t *testing.T) {
+	log := generatedLog(t, 3000)
+	for _, format := range []string{"json", "yaml"} {
+		t.Run(format, func(t *testing.T) {
+			var stderr bytes.Buffer
+			cmd := NewRootCommand(&brokenPipe{limit: 100 << 10}, &stderr)
+			cmd.SetArgs([]string{"analyze", "-f", log, "-o", format})
+			err := cmd.Execute()
+			require.ErrorIs(t, err, errBrokenPipe)
+			assert.NotContains(t, stderr.String(), "subjects seen", "no summary after a failed write")
 		})
 	}
 }
