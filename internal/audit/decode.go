@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
-// maxInterned bounds each intern table; a full table is dropped and refilled,
-// so memory stays flat however many distinct names a log holds.
+// maxInterned bounds the strings, and the group lists, of an internTable; a
+// full table is dropped and refilled, so memory stays flat however many
+// distinct names a log holds.
 const maxInterned = 1 << 15
 
 // ErrNotAuditEvent is returned for JSON that is neither an audit Event nor an
@@ -40,12 +42,13 @@ type Decoder struct {
 	// stays empty.
 	SkipSystemUsers bool
 
-	strings map[string]string
-	// recent holds some of the strings of the map, found by a cheap hash of
-	// their bytes: verbs, resources, namespaces and users repeat, and are
-	// found there without hashing all their bytes.
+	// shared holds the strings and group lists handed out, with other
+	// decoders of the same stream.
+	shared *internTable
+	// recent holds some of the strings of the table, found by a cheap hash
+	// of their bytes: verbs, resources, namespaces and users repeat, and are
+	// found there without hashing all their bytes, or a lock.
 	recent [recentStrings]string
-	groups map[string][]string
 	clock  secondMemo
 	// head and userTails serve the straight path (see decodeLaidOut and
 	// laidOutUser).
@@ -54,8 +57,64 @@ type Decoder struct {
 }
 
 // NewDecoder returns a Decoder with empty intern tables.
-func NewDecoder() *Decoder {
-	return &Decoder{strings: make(map[string]string), groups: make(map[string][]string)}
+func NewDecoder() *Decoder { return newSharingDecoder(newInternTable()) }
+
+// newSharingDecoder returns a Decoder that hands out the strings and group
+// lists of shared.
+func newSharingDecoder(shared *internTable) *Decoder { return &Decoder{shared: shared} }
+
+// internTable holds the strings and group lists that decoders hand out.
+// The decoders of one stream share one, so that equal values carry the very
+// same strings whichever decoder read them: the pipeline remembers what it
+// worked out from values by where their strings are (see pipeline/memo.go),
+// and would otherwise remember most values twice. A decoder looks here only
+// when its own recent strings miss, a few times in a hundred.
+type internTable struct {
+	mu      sync.Mutex
+	strings map[string]string
+	groups  map[string][]string
+}
+
+func newInternTable() *internTable {
+	return &internTable{strings: make(map[string]string), groups: make(map[string][]string)}
+}
+
+// string returns the table's string equal to b, adding it when there is none.
+func (t *internTable) string(b []byte) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.strings[string(b)]
+	if !ok {
+		if len(t.strings) >= maxInterned {
+			clear(t.strings)
+		}
+		s = string(b)
+		t.strings[s] = s
+	}
+	return s
+}
+
+// groupList returns the table's group list for the JSON array raw, if any.
+func (t *internTable) groupList(raw []byte) ([]string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, ok := t.groups[string(raw)]
+	return g, ok
+}
+
+// addGroupList adds the group list decoded from raw, unless another decoder
+// added it meanwhile, and returns the table's list.
+func (t *internTable) addGroupList(raw []byte, groups []string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g, ok := t.groups[string(raw)]; ok {
+		return g
+	}
+	if len(t.groups) >= maxInterned {
+		clear(t.groups)
+	}
+	t.groups[string(raw)] = groups
+	return groups
 }
 
 // Decode decodes one JSON document, an Event or an EventList, appending its
@@ -348,7 +407,7 @@ func (d *Decoder) groupList(s *scanner) ([]string, error) {
 		return nil, err
 	}
 	raw := s.b[start:s.i]
-	if g, ok := d.groups[string(raw)]; ok {
+	if g, ok := d.shared.groupList(raw); ok {
 		return g, nil
 	}
 	var groups []string
@@ -364,11 +423,7 @@ func (d *Decoder) groupList(s *scanner) ([]string, error) {
 	if groups == nil {
 		groups = []string{}
 	}
-	if len(d.groups) >= maxInterned {
-		clear(d.groups)
-	}
-	d.groups[string(raw)] = groups
-	return groups, nil
+	return d.shared.addGroupList(raw, groups), nil
 }
 
 // requestPath drops the query from a request URI still in its JSON form.
@@ -407,14 +462,7 @@ func (d *Decoder) intern(b []byte) string {
 	if *slot == string(b) {
 		return *slot
 	}
-	s, ok := d.strings[string(b)]
-	if !ok {
-		if len(d.strings) >= maxInterned {
-			clear(d.strings)
-		}
-		s = string(b)
-		d.strings[s] = s
-	}
+	s := d.shared.string(b)
 	*slot = s
 	return s
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -190,6 +191,40 @@ func TestDecoderSharesRepeatedStrings(t *testing.T) {
 	assert.Same(t, &a[0].User.Groups[0], &b[0].User.Groups[0], "equal group lists share one slice")
 	allocs := testing.AllocsPerRun(100, func() { _, _, _ = dec.Decode(line, a[:0]) })
 	assert.Zero(t, allocs, "decoding a line seen before allocates nothing")
+}
+
+// The decoders of one stream hand out the same strings for equal values, so
+// that the pipeline's memos, which go by where strings are, see one value.
+func TestDecodersOfAStreamShareStrings(t *testing.T) {
+	lines := readLines(t, sharedLogs(t)[0])
+	shared := newInternTable()
+	first, second := newSharingDecoder(shared), newSharingDecoder(shared)
+	for _, line := range lines {
+		a, _, err := first.Decode(line, nil)
+		require.NoError(t, err)
+		b, _, err := second.Decode(line, nil)
+		require.NoError(t, err)
+		require.Len(t, b, len(a))
+		for i := range a {
+			for _, pair := range [][2]string{
+				{a[i].User.Username, b[i].User.Username},
+				{a[i].Verb, b[i].Verb},
+				{a[i].ObjectRef.Resource, b[i].ObjectRef.Resource},
+				{a[i].ObjectRef.Namespace, b[i].ObjectRef.Namespace},
+				{a[i].RequestPath, b[i].RequestPath},
+			} {
+				require.Equal(t, unsafe.StringData(pair[0]), unsafe.StringData(pair[1]), "%q", pair[0])
+			}
+			if len(a[i].User.Groups) > 0 {
+				require.Same(t, &a[i].User.Groups[0], &b[i].User.Groups[0], "one group list")
+			}
+		}
+	}
+	other, _, err := NewDecoder().Decode(lines[1], nil)
+	require.NoError(t, err)
+	first1, _, _ := first.Decode(lines[1], nil)
+	assert.NotSame(t, unsafe.StringData(other[0].User.Username), unsafe.StringData(first1[0].User.Username),
+		"a decoder of its own shares nothing")
 }
 
 func TestParseRFC3339UTC(t *testing.T) {

@@ -111,9 +111,9 @@ func isSingleDocument(head []byte) bool {
 }
 
 // newStreamDecoder returns a decoder that stops early on events a stream's
-// consumer does not need.
-func newStreamDecoder(opts StreamOptions) *Decoder {
-	dec := NewDecoder()
+// consumer does not need, and hands out the strings of shared.
+func newStreamDecoder(opts StreamOptions, shared *internTable) *Decoder {
+	dec := newSharingDecoder(shared)
 	dec.SkipRequestReceived = true
 	dec.SkipSystemUsers = opts.SkipSystemUsers
 	return dec
@@ -137,7 +137,7 @@ func decodeDocument(doc []byte, opts StreamOptions) ([]Event, StreamStats, error
 	if len(doc) > maxDocumentBytes {
 		return nil, stats, fmt.Errorf("a single JSON document larger than %d bytes cannot be read; write the events as JSON lines", maxDocumentBytes)
 	}
-	events, malformed, err := newStreamDecoder(opts).Decode(doc, nil)
+	events, malformed, err := newStreamDecoder(opts, newInternTable()).Decode(doc, nil)
 	if err != nil {
 		stats.Malformed++
 		return nil, stats, nil
@@ -179,9 +179,10 @@ func decodeChunks(opts StreamOptions, sink func([]Event), mapping []byte, split 
 	}()
 
 	var workers sync.WaitGroup
+	shared := newInternTable()
 	for range opts.Workers {
 		workers.Go(func() {
-			dec := newStreamDecoder(opts)
+			dec := newStreamDecoder(opts, shared)
 			for chunk := range chunks {
 				if faulted.Load() {
 					done(chunk) // the rest of the file is gone

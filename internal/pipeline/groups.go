@@ -9,20 +9,19 @@ import (
 )
 
 // A subject's live RBAC includes the bindings to its groups, which only its
-// audit events tell. Each decoder shares one slice among the events of a
-// group list, so noting the groups of an event usually costs a comparison
-// or two: the subject remembers the last two lists, as two decoders share
-// them.
+// audit events tell. The decoders of a stream share one slice among the
+// events of a group list, so noting the groups of an event usually costs a
+// comparison: the subject remembers the last list noted.
 
 // maxGroupsPerSubject bounds the groups kept per subject.
 const maxGroupsPerSubject = 64
 
 // noteGroups adds the groups of a request to the subject's groups.
 func (st *subjectState) noteGroups(groups []string) {
-	if len(groups) == 0 || sameSlice(st.lastGroups[0], groups) || sameSlice(st.lastGroups[1], groups) {
+	if len(groups) == 0 || sameSlice(st.lastGroups, groups) {
 		return
 	}
-	st.lastGroups = [2][]string{groups, st.lastGroups[0]}
+	st.lastGroups = groups
 	st.groups = mergeGroups(st.groups, groups)
 }
 

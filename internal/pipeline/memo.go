@@ -7,8 +7,9 @@ import (
 	"github.com/audicia/audicia/internal/policy"
 )
 
-// The decoder shares the strings of repeated values between events, so most
-// events carry the very strings of an event seen a little earlier. What the
+// The decoders of a stream share the strings of repeated values between
+// events, so most events carry the very strings of an event seen a little
+// earlier. What the
 // pipeline works out from such strings (the atom of a target, the identity
 // of a username) is remembered by where the strings are, not by what they
 // hold: comparing a few pointers is much cheaper than hashing and comparing
@@ -24,7 +25,7 @@ type targetMemo struct {
 }
 
 // targetSlots is the size of the memo: every distinct target of a large
-// log, seen through the strings of two decoders.
+// log.
 const (
 	targetBits  = 13
 	targetSlots = 1 << targetBits
@@ -88,8 +89,7 @@ type identityMemo [identitySlots]struct {
 	id       *identity
 }
 
-// identitySlots is the size of the memo: the users of a large log, seen
-// through the strings of two decoders.
+// identitySlots is the size of the memo: the users of a large log.
 const (
 	identityBits  = 13
 	identitySlots = 1 << identityBits

@@ -85,10 +85,10 @@ type subjectState struct {
 	events   int64
 	dropped  int64
 	last     int64
-	// groups the subject was seen in, sorted; lastGroups are the last two
-	// lists noted (see groups.go).
+	// groups the subject was seen in, sorted; lastGroups is the last list
+	// noted (see groups.go).
 	groups     []string
-	lastGroups [2][]string
+	lastGroups []string
 	// changed is set by every change and cleared by EachChangedReport.
 	changed bool
 }
