@@ -9,11 +9,11 @@ import (
 
 // The decoders of a stream share the strings of repeated values between
 // events, so most events carry the very strings of an event seen a little
-// earlier. What the
-// pipeline works out from such strings (the atom of a target, the identity
-// of a username) is remembered by where the strings are, not by what they
-// hold: comparing a few pointers is much cheaper than hashing and comparing
-// the strings. Equal strings in other places only miss the memo.
+// earlier. What the pipeline works out from such strings (the atom of a
+// target, the identity of a username) is remembered by where the strings
+// are, not by what they hold: comparing a few pointers is much cheaper than
+// hashing and comparing the strings. Equal strings in other places only miss
+// the memo.
 
 // targetMemo remembers the targets of recent events by the identity of
 // their strings.
