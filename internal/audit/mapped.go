@@ -86,15 +86,22 @@ func splitMapped(w *mappedWindow, out chan<- []byte) {
 // few milliseconds. Sixteen chunks keep every worker busy.
 const maxMappedAhead = 16 * chunkBytes
 
+// releaseBatch is how much of a mapped file is given back at once, at
+// least: each time, the kernel interrupts the other cores to drop the pages
+// from their address translations.
+const releaseBatch = 4 * chunkBytes
+
 // mappedWindow follows which chunks of a mapped file are decoded. It gives
-// back the pages before the first chunk not yet decoded, and holds the
-// splitter back while it is more than maxMappedAhead behind.
+// back the pages before the first chunk not yet decoded, releaseBatch at a
+// time, and holds the splitter back while it is more than maxMappedAhead
+// behind.
 type mappedWindow struct {
-	data     []byte
-	mu       sync.Mutex
-	advanced *sync.Cond
-	released int         // data before this offset is given back
-	done     map[int]int // decoded chunks past it, start to end
+	data      []byte
+	mu        sync.Mutex
+	advanced  *sync.Cond
+	decodedTo int         // data before this offset is decoded
+	done      map[int]int // decoded chunks past it, start to end
+	givenBack int         // data before this offset is given back
 }
 
 func newMappedWindow(data []byte) *mappedWindow {
@@ -111,19 +118,22 @@ func (w *mappedWindow) decoded(chunk []byte) {
 	defer w.mu.Unlock()
 	start := int(uintptr(unsafe.Pointer(unsafe.SliceData(chunk))) - uintptr(unsafe.Pointer(unsafe.SliceData(w.data))))
 	w.done[start] = start + len(chunk)
-	page := os.Getpagesize()
-	from := w.released / page * page
-	for end, ok := w.done[w.released]; ok; end, ok = w.done[w.released] {
-		delete(w.done, w.released)
-		w.released = end
+	before := w.decodedTo
+	for end, ok := w.done[w.decodedTo]; ok; end, ok = w.done[w.decodedTo] {
+		delete(w.done, w.decodedTo)
+		w.decodedTo = end
 	}
-	to := w.released / page * page
-	if w.released == len(w.data) {
+	if w.decodedTo == before {
+		return
+	}
+	w.advanced.Broadcast()
+	to := w.decodedTo / os.Getpagesize() * os.Getpagesize()
+	if w.decodedTo == len(w.data) {
 		to = len(w.data)
 	}
-	if from < to {
-		releaseMapped(w.data[from:to])
-		w.advanced.Broadcast()
+	if to-w.givenBack >= releaseBatch || to == len(w.data) {
+		releaseMapped(w.data[w.givenBack:to])
+		w.givenBack = to
 	}
 }
 
@@ -132,7 +142,7 @@ func (w *mappedWindow) decoded(chunk []byte) {
 func (w *mappedWindow) waitForRoom(start int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for start-w.released > maxMappedAhead {
+	for start-w.decodedTo > maxMappedAhead {
 		w.advanced.Wait()
 	}
 }

@@ -133,3 +133,42 @@ func TestMappedWindowHoldsTheSplitterBack(t *testing.T) {
 func offsetIn(data, part []byte) int {
 	return int(uintptr(unsafe.Pointer(unsafe.SliceData(part))) - uintptr(unsafe.Pointer(unsafe.SliceData(data))))
 }
+
+// Decoded pages are given back in batches, and all of them at the end.
+func TestMappedWindowGivesBackInBatches(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	line := strings.Repeat("x", 999) + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(line, 3*releaseBatch/len(line))), 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	data, unmap, ok := mapFile(f)
+	require.True(t, ok)
+	defer unmap()
+
+	window := newMappedWindow(data)
+	chunks := make(chan []byte, 1000)
+	go func() {
+		defer close(chunks)
+		splitMapped(window, chunks)
+	}()
+	var sent [][]byte
+	for chunk := range chunks {
+		sent = append(sent, chunk)
+	}
+	require.Greater(t, len(sent), 3, "several chunks")
+	// Out of order: nothing is given back before the first chunk is decoded.
+	window.decoded(sent[1])
+	require.Zero(t, window.givenBack)
+	window.decoded(sent[0])
+	require.Zero(t, window.givenBack, "less than a batch is decoded")
+	for _, chunk := range sent[2:] {
+		before := window.givenBack
+		window.decoded(chunk)
+		if window.givenBack != before && window.givenBack != len(data) {
+			require.GreaterOrEqual(t, window.givenBack-before, releaseBatch, "a batch at a time")
+			require.Zero(t, window.givenBack%os.Getpagesize(), "whole pages")
+		}
+	}
+	require.Equal(t, len(data), window.givenBack, "everything at the end")
+}
