@@ -127,7 +127,8 @@ func (w *mappedWindow) decoded(chunk []byte) {
 		return
 	}
 	w.advanced.Broadcast()
-	to := w.decodedTo / os.Getpagesize() * os.Getpagesize()
+	page := os.Getpagesize()
+	to := w.decodedTo / page * page
 	if w.decodedTo == len(w.data) {
 		to = len(w.data)
 	}

@@ -78,22 +78,7 @@ func TestFaultOutsideTheMapping(t *testing.T) {
 // split: the splitter stops once it is maxMappedAhead past the first chunk,
 // and goes on as soon as that chunk is decoded. The chunks make up the file.
 func TestMappedWindowHoldsTheSplitterBack(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	line := strings.Repeat("x", 999) + "\n"
-	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(line, 3*maxMappedAhead/len(line))), 0o600))
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	data, unmap, ok := mapFile(f)
-	require.True(t, ok)
-	defer unmap()
-
-	window := newMappedWindow(data)
-	chunks := make(chan []byte, 1000)
-	go func() {
-		defer close(chunks)
-		splitMapped(window, chunks)
-	}()
+	data, window, chunks := splitMappedFile(t, 3*maxMappedAhead)
 	var sent [][]byte
 	next := func() ([]byte, bool) {
 		select {
@@ -130,28 +115,36 @@ func TestMappedWindowHoldsTheSplitterBack(t *testing.T) {
 	require.Equal(t, string(data), string(bytes.Join(sent, nil)))
 }
 
+// splitMappedFile maps a file of about size bytes in lines of 1000 and
+// splits it in the background, through a window, into chunks.
+func splitMappedFile(t *testing.T, size int) (data []byte, window *mappedWindow, chunks chan []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.log")
+	line := strings.Repeat("x", 999) + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(line, size/len(line))), 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	data, unmap, ok := mapFile(f)
+	require.True(t, ok)
+	t.Cleanup(unmap)
+
+	window = newMappedWindow(data)
+	chunks = make(chan []byte, 1000)
+	go func() {
+		defer close(chunks)
+		splitMapped(window, chunks)
+	}()
+	return data, window, chunks
+}
+
 func offsetIn(data, part []byte) int {
 	return int(uintptr(unsafe.Pointer(unsafe.SliceData(part))) - uintptr(unsafe.Pointer(unsafe.SliceData(data))))
 }
 
 // Decoded pages are given back in batches, and all of them at the end.
 func TestMappedWindowGivesBackInBatches(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	line := strings.Repeat("x", 999) + "\n"
-	require.NoError(t, os.WriteFile(path, []byte(strings.Repeat(line, 3*releaseBatch/len(line))), 0o600))
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	data, unmap, ok := mapFile(f)
-	require.True(t, ok)
-	defer unmap()
-
-	window := newMappedWindow(data)
-	chunks := make(chan []byte, 1000)
-	go func() {
-		defer close(chunks)
-		splitMapped(window, chunks)
-	}()
+	data, window, chunks := splitMappedFile(t, 3*releaseBatch)
 	var sent [][]byte
 	for chunk := range chunks {
 		sent = append(sent, chunk)
