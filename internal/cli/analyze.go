@@ -342,6 +342,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	adviseHugePages()
 	limitMemory()
 	read, err := feed(p, o.files, os.Stdin, !o.includeSystem)
 	if err != nil {
