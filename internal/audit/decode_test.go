@@ -534,3 +534,41 @@ func TestParseUUID(t *testing.T) {
 		t.Error("parseUUID accepted 35 bytes")
 	}
 }
+
+// Two users whose names fall in the same set of userTails both keep what
+// was remembered of them; a third evicts the one that came first.
+func TestUserTailsKeepTwoUsersOfASet(t *testing.T) {
+	line := string(readLines(t, sharedLogs(t)[1])[5])
+	before, _, ok := strings.Cut(line, `"username":"`)
+	require.True(t, ok)
+	_, after, _ := strings.Cut(line[len(before)+len(`"username":"`):], `"`)
+	setOf := func(name string) uint64 { return hashBytes([]byte(name)) >> (64 - userTailBits) }
+	names := []string{"alice"}
+	for i := 0; len(names) < 3; i++ {
+		if name := fmt.Sprintf("user-%d", i); setOf(name) == setOf(names[0]) {
+			names = append(names, name)
+		}
+	}
+	dec := NewDecoder()
+	remembered := func(name string) bool {
+		for _, slot := range dec.userTails[setOf(name)] {
+			if slot.username == name && len(slot.rest) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	decode := func(name string) {
+		var ev Event
+		require.True(t, dec.decodeLaidOut([]byte(before+`"username":"`+name+`"`+after), &ev))
+		require.Equal(t, name, ev.User.Username)
+	}
+	decode(names[0])
+	decode(names[1])
+	assert.True(t, remembered(names[0]), "the first user of the set")
+	assert.True(t, remembered(names[1]), "the second user of the set")
+	decode(names[2])
+	assert.False(t, remembered(names[0]), "the first is evicted by the third")
+	assert.True(t, remembered(names[1]))
+	assert.True(t, remembered(names[2]))
+}
