@@ -24,10 +24,11 @@ type targetMemo struct {
 	slots [targetSlots]target
 }
 
-// targetSlots is the size of the memo: every distinct target of a large
-// log.
+// targetSlots is the size of the memo: the distinct targets of a large log.
+// On the benchmark log, 8,192 slots missed 11% of the lookups, 16,384 miss
+// 6%; 32,768 were slower again, the memo outgrowing the caches.
 const (
-	targetBits  = 13
+	targetBits  = 14
 	targetSlots = 1 << targetBits
 )
 
