@@ -381,37 +381,44 @@ func (c *cursor) member(m *members, key string) bool {
 // laidOutObjectRef reads an objectRef after its opening brace, and the
 // closing one.
 func (d *Decoder) laidOutObjectRef(c *cursor, o *ObjectRef) bool {
-	fields := [...]struct {
-		key string
-		dst *string // nil for a field only skipped
-	}{
-		{`,"resource":"`, &o.Resource},
-		{`,"namespace":"`, &o.Namespace},
-		{`,"name":"`, &o.Name},
-		{`,"uid":"`, nil},
-		{`,"apiGroup":"`, &o.APIGroup},
-		{`,"apiVersion":"`, nil},
-		{`,"resourceVersion":"`, nil},
-		{`,"subresource":"`, &o.Subresource},
+	// Written out key by key, not as a loop over a table: the compiler then
+	// compares each key, a constant, in place, without a call. An objectRef
+	// as kube-apiserver writes it starts with its resource.
+	if !c.lit(`"resource":"`) || !d.laidOutValue(c, &o.Resource) {
+		return false
 	}
-	var m members
-	for _, f := range fields {
-		if !c.member(&m, f.key) {
-			continue
-		}
-		if f.dst == nil {
-			if !c.skipString() {
-				return false
-			}
-			continue
-		}
-		v, ok := c.plain()
-		if !ok {
-			return false
-		}
-		*f.dst = d.intern(v)
+	if c.lit(`,"namespace":"`) && !d.laidOutValue(c, &o.Namespace) {
+		return false
+	}
+	if c.lit(`,"name":"`) && !d.laidOutValue(c, &o.Name) {
+		return false
+	}
+	if c.lit(`,"uid":"`) && !c.skipString() {
+		return false
+	}
+	if c.lit(`,"apiGroup":"`) && !d.laidOutValue(c, &o.APIGroup) {
+		return false
+	}
+	if c.lit(`,"apiVersion":"`) && !c.skipString() {
+		return false
+	}
+	if c.lit(`,"resourceVersion":"`) && !c.skipString() {
+		return false
+	}
+	if c.lit(`,"subresource":"`) && !d.laidOutValue(c, &o.Subresource) {
+		return false
 	}
 	return c.lit("}")
+}
+
+// laidOutValue reads the rest of a string, interned, into dst. It reports
+// false for a value only the general decoder reads.
+func (d *Decoder) laidOutValue(c *cursor, dst *string) bool {
+	v, ok := c.plain()
+	if ok {
+		*dst = d.intern(v)
+	}
+	return ok
 }
 
 // laidOutStatus reads a responseStatus after its opening brace, and the
