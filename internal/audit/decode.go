@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -37,8 +38,8 @@ type Decoder struct {
 	// SkipSystemUsers stops decoding an event once it is known to be made by
 	// a `system:*` user that is not a ServiceAccount (and not impersonating
 	// anyone), for consumers that drop those requests anyway: they are often
-	// most of a log. The stage, audit ID and username are decoded first; the
-	// rest, the user's groups included, stays empty.
+	// most of a log. The stage, audit ID and user are decoded first; the rest
+	// stays empty.
 	SkipSystemUsers bool
 
 	// shared holds the strings and group lists handed out, with other
@@ -225,13 +226,19 @@ func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 			requestURI = v
 			return err
 		case "user":
-			return d.decodeUser(s, &ev.User, ev)
+			if err := d.decodeUser(s, &ev.User); err != nil {
+				return err
+			}
+			if d.SkipSystemUsers && d.systemUserDone(s, ev) {
+				return errStopEarly
+			}
+			return nil
 		case "impersonatedUser":
 			if s.null() {
 				return nil
 			}
 			ev.Impersonated = true
-			return d.decodeUser(s, &ev.ImpersonatedUser, nil)
+			return d.decodeUser(s, &ev.ImpersonatedUser)
 		case "objectRef":
 			if s.null() {
 				return nil
@@ -279,26 +286,13 @@ func (d *Decoder) decodeEvent(s *scanner, ev *Event) (items []byte, err error) {
 	return nil, nil
 }
 
-// skipsSystemUser reports, when the decoder skips system users, whether the
-// event, decoded up to its username, is made by a control-plane identity and
-// holds nothing more a consumer needs; rest is the line after the username.
-// The user is then cut down to its name: the groups that may have come
-// before it are not wanted either, and both ways of decoding a line must
-// give the same event.
-func (d *Decoder) skipsSystemUser(rest []byte, ev *Event) bool {
-	if !d.SkipSystemUsers || !isSystemUsername(ev.User.Username) ||
-		ev.Stage == StageUnknown || ev.AuditID.IsZero() || ev.Impersonated || containsImpersonatedUser(rest) {
-		return false
-	}
-	ev.User.Groups = nil
-	return true
-}
-
-// isSystemUsername tells the control plane's own users, `system:*` but not
-// ServiceAccounts.
-func isSystemUsername[T string | []byte](name T) bool {
-	return len(name) > len("system:") && string(name[:len("system:")]) == "system:" &&
-		(len(name) < len("system:serviceaccount:") || string(name[:len("system:serviceaccount:")]) != "system:serviceaccount:")
+// systemUserDone reports whether the event, its user just decoded, is made by
+// a control-plane identity and holds nothing more a consumer needs.
+func (d *Decoder) systemUserDone(s *scanner, ev *Event) bool {
+	name := ev.User.Username
+	return strings.HasPrefix(name, "system:") && !strings.HasPrefix(name, "system:serviceaccount:") &&
+		ev.Stage != StageUnknown && !ev.AuditID.IsZero() && !ev.Impersonated &&
+		!containsImpersonatedUser(s.b[s.i:])
 }
 
 // containsImpersonatedUser reports whether b holds the key
@@ -321,10 +315,7 @@ func containsImpersonatedUser(b []byte) bool {
 	return false
 }
 
-// decodeUser decodes a user object into u. For the event's own user (ev not
-// nil) it stops the event with errStopEarly at a system user's name (see
-// skipsSystemUser).
-func (d *Decoder) decodeUser(s *scanner, u *UserInfo, ev *Event) error {
+func (d *Decoder) decodeUser(s *scanner, u *UserInfo) error {
 	if s.null() {
 		return nil
 	}
@@ -333,9 +324,6 @@ func (d *Decoder) decodeUser(s *scanner, u *UserInfo, ev *Event) error {
 		case "username":
 			v, err := s.str()
 			u.Username = d.intern(v)
-			if err == nil && ev != nil && d.skipsSystemUser(s.b[s.i:], ev) {
-				return errStopEarly
-			}
 			return err
 		case "groups":
 			g, err := d.groupList(s)

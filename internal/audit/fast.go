@@ -153,16 +153,16 @@ func (d *Decoder) decodeLaidOut(line []byte, ev *Event) bool {
 	if !c.lit(`,"user":{`) {
 		return false
 	}
-	user, skipped, ok := d.laidOutUser(&c, &ev.User, ev)
+	user, ok := d.laidOutUser(&c, &ev.User)
 	if !ok {
 		return false
 	}
-	if skipped {
+	if d.SkipSystemUsers && d.systemUserDone(&scanner{b: line, i: c.i}, ev) {
 		return true
 	}
 	if c.lit(`,"impersonatedUser":{`) {
 		ev.Impersonated = true
-		if _, _, ok := d.laidOutUser(&c, &ev.ImpersonatedUser, nil); !ok {
+		if _, ok := d.laidOutUser(&c, &ev.ImpersonatedUser); !ok {
 			return false
 		}
 	}
@@ -250,39 +250,31 @@ func (d *Decoder) laidOutClient(c *cursor, user *userTail) bool {
 }
 
 // laidOutUser reads a user object after its opening brace, and the closing
-// one. It returns the user's slot in userTails, nil without a username. For
-// the event's own user (ev not nil) it stops at a system user's name when
-// the decoder skips those events (see skipsSystemUser), and says so.
-func (d *Decoder) laidOutUser(c *cursor, u *UserInfo, ev *Event) (tail *userTail, skipped, ok bool) {
+// one. It returns the user's slot in userTails, nil without a username.
+func (d *Decoder) laidOutUser(c *cursor, u *UserInfo) (*userTail, bool) {
 	var m members
 	if !c.member(&m, `,"username":"`) {
-		return nil, false, d.laidOutUserRest(c, &m, u)
+		return nil, d.laidOutUserRest(c, &m, u)
 	}
 	v, ok := c.plain()
 	if !ok {
-		return nil, false, false
-	}
-	if ev != nil && d.SkipSystemUsers && isSystemUsername(v) {
-		u.Username = d.intern(v)
-		if d.skipsSystemUser(c.b[c.i:], ev) {
-			return nil, true, true
-		}
+		return nil, false
 	}
 	// What follows the username (uid, groups, extra) is the same in most of
 	// a user's events; bytes read before read the same again.
-	tail = d.userTails.of(d, v)
+	tail := d.userTails.of(d, v)
 	u.Username = tail.username
 	if len(tail.rest) > 0 && bytes.HasPrefix(c.b[c.i:], tail.rest) {
 		u.Groups = tail.groups
 		c.i += len(tail.rest)
-		return tail, false, true
+		return tail, true
 	}
 	start := c.i
 	if !d.laidOutUserRest(c, &m, u) {
-		return nil, false, false
+		return nil, false
 	}
 	tail.rest, tail.groups = remember(tail.rest, c.b[start:c.i]), u.Groups
-	return tail, false, true
+	return tail, true
 }
 
 // laidOutUserRest reads a user object from after its username (if any) to
