@@ -301,9 +301,9 @@ func (d *Decoder) laidOutUserRest(c *cursor, m *members, u *UserInfo) bool {
 // most of its events repeat: the rest of the user object after the
 // username, with the groups it held; what the event said of the client;
 // and the annotations, with the decision they held. Each username has a set
-// of two slots: one slot each, a large log's users would keep evicting each
-// other (a tenth of the events of the benchmark log found their user's
-// slot taken by another).
+// of two slots: with one slot each, a large log's users would keep evicting
+// each other (8% of the events of the benchmark log found their user's slot
+// taken by another).
 type userTails [userTailSets][2]userTail
 
 // userTailSets is the size of userTails: the users of a large log.

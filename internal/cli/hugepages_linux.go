@@ -19,7 +19,7 @@ const heapToMap = 48 << 20
 // that to programs (transparent_hugepage set to "madvise", the default of
 // many distributions). The aggregate is tens of MB of tables read in no
 // order; with 4 KiB pages most of those reads also miss the address
-// translation cache. On the benchmark log an analysis took 6-14% less time.
+// translation cache. On the benchmark log an analysis took 3-12% less CPU.
 //
 // Advice belongs to a mapping, and the runtime maps the heap as it grows:
 // a block of heapToMap is allocated first, so that the heap the analysis
