@@ -42,13 +42,15 @@ type mapping struct{ start, end uintptr }
 
 // anonymousWritable returns the private, writable mappings backed by no file
 // of a /proc/PID/maps listing: the heap, goroutine stacks and the runtime's
-// own structures.
+// own structures. Where the kernel keeps names for such mappings, the
+// runtime names them ("[anon: Go: heap]").
 func anonymousWritable(maps []byte) []mapping {
 	var found []mapping
 	for line := range bytes.Lines(maps) {
 		// start-end perms offset dev inode [path]
 		fields := bytes.Fields(line)
-		if len(fields) != 5 || string(fields[1]) != "rw-p" || string(fields[4]) != "0" {
+		if len(fields) < 5 || string(fields[1]) != "rw-p" || string(fields[4]) != "0" ||
+			(len(fields) > 5 && !bytes.HasPrefix(fields[5], []byte("[anon:"))) {
 			continue
 		}
 		start, end, ok := bytes.Cut(fields[0], []byte("-"))

@@ -22,6 +22,7 @@ func TestAnonymousWritable(t *testing.T) {
 01f24000-03f6e000 rw-p 00000000 00:00 0 
 06021000-06042000 rw-p 00000000 00:00 0                                  [heap]
 be228c00000-be22c800000 rw-p 00000000 00:00 0 
+c000000000-c000400000 rw-p 00000000 00:00 0                              [anon: Go: heap]
 7f0b8ab2b000-7f0b8ad9d000 ---p 00000000 00:00 0 
 7f0b8ad9d000-7f0b8ae00000 r--p 00000000 00:00 0 
 7f0b8ae00000-7f0b8b000000 rw-s 00000000 00:01 4242                       /dev/zero (deleted)
@@ -31,6 +32,7 @@ zz-7f0b8c000000 rw-p 00000000 00:00 0
 	assert.Equal(t, []mapping{
 		{0x01f24000, 0x03f6e000},
 		{0xbe228c00000, 0xbe22c800000},
+		{0xc000000000, 0xc000400000},
 	}, anonymousWritable(maps))
 }
 
