@@ -412,7 +412,7 @@ func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy 
 			for j := range jobs {
 				s := &subjectOutput{report: j.report, slug: policy.SubjectSlug(j.report.Subject)}
 				if withPolicy {
-					s.policy = policy.Build(s.report.Subject, s.report.Rules, strategy)
+					s.suggest(strategy)
 				}
 				j.done <- result{s, out.prepare(s)}
 			}
@@ -446,6 +446,7 @@ func renderAll(p *pipeline.Pipeline, wanted map[v1alpha1.Subject]bool, strategy 
 			firstErr = out.write(res.s)
 			shown++
 		}
+		res.s.release()
 		if firstErr != nil {
 			close(stop)
 		}

@@ -172,6 +172,40 @@ func TestSuggestedRBACAllowsEveryRequest(t *testing.T) {
 	}
 }
 
+// Manifests are rendered into buffers reused from subject to subject: each
+// subject's, in JSON and in YAML, must be what policy.Build renders for its
+// observed rules, and the YAML output their concatenation in report order.
+func TestManifestsAreEachSubjectsOwn(t *testing.T) {
+	log := generatedLog(t, 3000)
+	out, _, err := analyze(t, "-f", log, "-o", "json")
+	require.NoError(t, err)
+	var list struct {
+		Items []v1alpha1.AudiciaPolicyReport `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &list))
+	require.Greater(t, len(list.Items), 100, "enough subjects to reuse buffers")
+	strategy := v1alpha1.PolicyStrategy{
+		ScopeMode: v1alpha1.ScopeModeNamespaceStrict, VerbMerge: v1alpha1.VerbMergeSmart,
+		Wildcards: v1alpha1.WildcardsForbidden, ResourceNames: v1alpha1.ResourceNamesOmit,
+	}
+	wantYAML := make([]string, 0, len(list.Items))
+	for _, r := range list.Items {
+		want := policy.Build(r.Spec.Subject, r.Status.ObservedRules, strategy).Manifest
+		require.Equal(t, want, r.Status.SuggestedPolicy.Manifest, "%s", r.Spec.Subject)
+		wantYAML = append(wantYAML, want)
+	}
+	yamlOut, _, err := analyze(t, "-f", log)
+	require.NoError(t, err)
+	// Subjects are separated by "---" and each starts with a comment line;
+	// the documents of a manifest never do.
+	subjects := strings.Split(strings.TrimPrefix(yamlOut, "# "), "---\n# ")
+	require.Len(t, subjects, len(wantYAML))
+	for i, subject := range subjects {
+		_, manifest, _ := strings.Cut(subject, "\n")
+		require.Equal(t, wantYAML[i], manifest, "subject %d", i)
+	}
+}
+
 func TestOutputIsTheSameInAnyOrder(t *testing.T) {
 	data, err := os.ReadFile(scenarioLog)
 	require.NoError(t, err)

@@ -10,11 +10,13 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/pipeline"
+	"github.com/audicia/audicia/internal/policy"
 )
 
 // offlineSourceName is the sourceRef of reports made by `audicia analyze`.
@@ -27,6 +29,38 @@ type subjectOutput struct {
 	slug   string
 	// encoded is the subject's output, prepared off the writing goroutine.
 	encoded []byte
+	// manifest holds the bytes policy.Manifest is a view of, until the
+	// subject is written (see suggest).
+	manifest []byte
+}
+
+// manifests holds the buffers of manifests already written, for reuse: the
+// manifests of an analysis are half its output, and once escaped into a JSON
+// report or written out as YAML, nothing needs them.
+var manifests = sync.Pool{New: func() any { return []byte(nil) }}
+
+// maxPooledManifest bounds the buffers kept: a few huge subjects would
+// otherwise keep theirs allocated.
+const maxPooledManifest = 4 << 20
+
+// suggest sets the subject's suggested policy. Its manifest is rendered into
+// a pooled buffer and the policy's Manifest is a view of those bytes, valid
+// until release.
+func (s *subjectOutput) suggest(strategy v1alpha1.PolicyStrategy) {
+	s.policy = policy.Suggest(s.report.Rules, strategy)
+	s.manifest = policy.AppendManifest(manifests.Get().([]byte)[:0], s.report.Subject, s.policy)
+	if len(s.manifest) > 0 {
+		s.policy.Manifest = unsafe.String(&s.manifest[0], len(s.manifest))
+	}
+}
+
+// release gives the manifest's buffer back once the subject is written.
+func (s *subjectOutput) release() {
+	s.policy.Manifest = ""
+	if s.manifest != nil && cap(s.manifest) <= maxPooledManifest {
+		manifests.Put(s.manifest[:0]) //nolint:staticcheck // a slice header is small next to the manifest it names
+	}
+	s.manifest = nil
 }
 
 func (s *subjectOutput) denied() int64 {

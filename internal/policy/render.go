@@ -23,32 +23,31 @@ const (
 // renders its manifest, the YAML of Objects(subject, sp).
 func Build(subject v1alpha1.Subject, rules []v1alpha1.ObservedRule, s v1alpha1.PolicyStrategy) v1alpha1.SuggestedPolicy {
 	sp := Suggest(rules, s)
-	sp.Manifest = manifest(subject, sp)
+	sp.Manifest = render(func(b []byte) []byte { return AppendManifest(b, subject, sp) })
 	return sp
 }
 
-// manifest renders what Render(Objects(subject, sp)) renders without building
-// the objects: they differ only in their kind, namespace and rules, so what
-// they share is rendered once per subject (or once for all) instead of being
-// copied into maps and quoted again for each namespace. An analysis renders
-// tens of thousands of them.
-func manifest(subject v1alpha1.Subject, sp v1alpha1.SuggestedPolicy) string {
+// AppendManifest appends the manifest of the subject's suggested policy, the
+// YAML of Objects(subject, sp), to b: nothing when the policy has no rules.
+// It renders without building the objects: they differ only in their kind,
+// namespace and rules, so what they share is rendered once per subject (or
+// once for all) instead of being copied into maps and quoted again for each
+// namespace. An analysis renders tens of thousands of them.
+func AppendManifest(b []byte, subject v1alpha1.Subject, sp v1alpha1.SuggestedPolicy) []byte {
 	hasRoles := slices.ContainsFunc(sp.NamespaceRules, func(nr v1alpha1.NamespaceRules) bool { return len(nr.Rules) > 0 })
 	if len(sp.ClusterRules) == 0 && !hasRoles {
-		return ""
+		return b
 	}
 	clusterRoles, roles := renderRoleYAML(subject, len(sp.ClusterRules) > 0, hasRoles)
-	return render(func(b []byte) []byte {
-		if len(sp.ClusterRules) > 0 {
-			b = clusterRoles.append(b, "", sp.ClusterRules)
+	if len(sp.ClusterRules) > 0 {
+		b = clusterRoles.append(b, "", sp.ClusterRules)
+	}
+	for _, nr := range sp.NamespaceRules {
+		if len(nr.Rules) > 0 {
+			b = roles.append(b, nr.Namespace, nr.Rules)
 		}
-		for _, nr := range sp.NamespaceRules {
-			if len(nr.Rules) > 0 {
-				b = roles.append(b, nr.Namespace, nr.Rules)
-			}
-		}
-		return b
-	})
+	}
+	return b
 }
 
 // roleKind is a kind of role and the kind of its binding, with the type
