@@ -35,8 +35,8 @@ type subjectOutput struct {
 }
 
 // manifests holds the buffers of manifests already written, for reuse: the
-// manifests of an analysis are half its output, and once escaped into a JSON
-// report or written out as YAML, nothing needs them.
+// manifests are most of an analysis's output (about 60% of its JSON), and
+// once escaped into a JSON report or written out as YAML, nothing needs them.
 var manifests = sync.Pool{New: func() any { return []byte(nil) }}
 
 // maxPooledManifest bounds the buffers kept: a few huge subjects would
