@@ -53,16 +53,24 @@ func anonymousWritable(maps []byte) []mapping {
 			(len(fields) > 5 && !bytes.HasPrefix(fields[5], []byte("[anon:"))) {
 			continue
 		}
-		start, end, ok := bytes.Cut(fields[0], []byte("-"))
-		if !ok {
-			continue
+		if m, ok := parseMapping(fields[0]); ok {
+			found = append(found, m)
 		}
-		s, err1 := strconv.ParseUint(string(start), 16, 64)
-		e, err2 := strconv.ParseUint(string(end), 16, 64)
-		if err1 != nil || err2 != nil || e <= s {
-			continue
-		}
-		found = append(found, mapping{uintptr(s), uintptr(e)})
 	}
 	return found
+}
+
+// parseMapping reads the "start-end" of a mapping, in hex, as
+// /proc/PID/maps and smaps write it.
+func parseMapping(field []byte) (mapping, bool) {
+	start, end, ok := bytes.Cut(field, []byte("-"))
+	if !ok {
+		return mapping{}, false
+	}
+	s, err1 := strconv.ParseUint(string(start), 16, 64)
+	e, err2 := strconv.ParseUint(string(end), 16, 64)
+	if err1 != nil || err2 != nil || e <= s {
+		return mapping{}, false
+	}
+	return mapping{uintptr(s), uintptr(e)}, true
 }

@@ -3,11 +3,9 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -58,23 +56,18 @@ func vmFlagsAt(t *testing.T, addr uintptr) []string {
 	smaps, err := os.ReadFile("/proc/self/smaps")
 	require.NoError(t, err)
 	holds := false
-	lines := bufio.NewScanner(bytes.NewReader(smaps))
-	for lines.Scan() {
-		line := lines.Text()
-		if flags, ok := strings.CutPrefix(line, "VmFlags:"); ok {
+	for line := range bytes.Lines(smaps) {
+		if flags, ok := bytes.CutPrefix(line, []byte("VmFlags:")); ok {
 			if holds {
-				return strings.Fields(flags)
+				return strings.Fields(string(flags))
 			}
 			continue
 		}
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		if start, end, ok := strings.Cut(fields[0], "-"); ok {
-			s, err1 := strconv.ParseUint(start, 16, 64)
-			e, err2 := strconv.ParseUint(end, 16, 64)
-			holds = err1 == nil && err2 == nil && uint64(addr) >= s && uint64(addr) < e
+		// A mapping's first line: start-end perms offset dev inode [path].
+		if fields := bytes.Fields(line); len(fields) >= 5 {
+			if m, ok := parseMapping(fields[0]); ok {
+				holds = m.start <= addr && addr < m.end
+			}
 		}
 	}
 	t.Fatalf("no mapping holds %#x", addr)
