@@ -14,7 +14,7 @@ var sink byte
 func TestTailsEndAtAFault(t *testing.T) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	lens := 0
-	Tails(t, 3, 'a', func(b []byte) {
+	tails(t, 3, 'a', func(b []byte) {
 		for _, c := range b {
 			if c != 'a' {
 				t.Fatalf("%q is not filled", b)
@@ -32,5 +32,22 @@ func TestTailsEndAtAFault(t *testing.T) {
 	})
 	if lens != 3 {
 		t.Fatalf("%d slices, want 3", lens)
+	}
+}
+
+// TestCheckSearch passes a correct search and fails one that ignores the
+// stop byte.
+func TestCheckSearch(t *testing.T) {
+	first := func(b []byte) int {
+		for i, c := range b {
+			if c == '"' {
+				return i
+			}
+		}
+		return len(b)
+	}
+	CheckSearch(t, 'a', '"', first)
+	if searchError(t, 'a', '"', func(b []byte) int { return len(b) }) == nil {
+		t.Fatal("a search that ignores the stop byte passed")
 	}
 }
