@@ -428,6 +428,36 @@ func TestLimitsCountWhatTheyDrop(t *testing.T) {
 	assert.Equal(t, int64(2), droppedInReports, "requests of known subjects over maxRules show in their report")
 }
 
+// TestSubjectAtItsLimitKeepsCountingItsRules checks that the limit on rules
+// turns away only new rules: a restored subject at the limit, whose targets
+// the pipeline has not seen yet, still counts requests for the rules it has.
+func TestSubjectAtItsLimitKeepsCountingItsRules(t *testing.T) {
+	pods := &audit.ObjectRef{Resource: "pods", Namespace: "a"}
+	opts := Options{MaxRulesPerSubject: 1}
+	first := run(t, opts, []audit.Event{ev(1, audit.StageResponseComplete, "u", "get", pods, 200)})
+
+	restored, err := New(opts)
+	require.NoError(t, err)
+	restored.Restore(reportOf(t, first, user("u")))
+	events := []audit.Event{
+		ev(2, audit.StageResponseComplete, "u", "get", pods, 200),
+		ev(3, audit.StageResponseComplete, "u", "list", pods, 200), // a new rule past the limit
+		ev(4, audit.StageResponseComplete, "u", "get", pods, 200),
+	}
+	for i := range events {
+		restored.Observe(&events[i])
+	}
+
+	c := restored.Counters()
+	assert.Equal(t, int64(2), c.Processed)
+	assert.Equal(t, int64(1), c.Dropped)
+	r := reportOf(t, restored, user("u"))
+	got, ok := rule(r, Atom{Resource: "pods", Namespace: "a", Verb: "get"})
+	require.True(t, ok)
+	assert.Equal(t, int64(3), got.Count)
+	assert.Equal(t, int64(1), r.DroppedRequests)
+}
+
 func TestResourceNames(t *testing.T) {
 	get := func(id byte, name string) audit.Event {
 		return ev(id, audit.StageResponseComplete, "u", "get", &audit.ObjectRef{Resource: "configmaps", Namespace: "a", Name: name}, 200)

@@ -191,13 +191,19 @@ func (s *store) record(st *subjectState, r *request) bool {
 
 // rule returns the subject's stats for the target's atom, as
 // subjectState.rule does, numbering the atom first if it has no number yet
-// and the subject has room for it.
+// and the subject has room for it. A target not numbered may still name an
+// atom the table has (its memo slot was filled again, or the rules were
+// restored): a subject at its limit keeps counting the rules it has.
 func (s *store) rule(st *subjectState, t *target) *ruleStats {
 	if !t.numbered {
-		if st.rules.n >= s.maxRules {
-			return nil // a new atom is a new rule
+		id, known := s.atoms.ids[t.atom]
+		if !known {
+			if st.rules.n >= s.maxRules {
+				return nil // a new atom is a new rule
+			}
+			id = s.atoms.id(t.atom)
 		}
-		t.id, t.numbered = s.atoms.id(t.atom), true
+		t.id, t.numbered = id, true
 	}
 	return st.rule(t.id, s.maxRules)
 }
