@@ -23,7 +23,8 @@ import (
 	"github.com/audicia/audicia/internal/ingest/webhook"
 )
 
-const sharedTestdata = "/work/shared/testdata"
+// sharedTestdata holds the logs a real kube-apiserver wrote, beside the repository.
+const sharedTestdata = "../../../../shared/testdata"
 
 // logLines returns the lines of a real audit log of the shared test data.
 func logLines(t testing.TB, name string) [][]byte {
