@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 
 	"github.com/audicia/audicia/internal/testutil"
@@ -115,6 +116,32 @@ func TestRenderedObjectsDecodeStrictly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCertManagerNamesFitLongReleases renders the cert-manager Certificates
+// of a long release name in a long namespace: cert-manager refuses a common
+// name over 64 bytes, and the webhook's DNS names must still name the
+// Service.
+func TestCertManagerNamesFitLongReleases(t *testing.T) {
+	const longRelease = "audicia-operator-production-europe-west"
+	const longNamespace = "security-compliance-evidence"
+	args := []string{"template", longRelease, chartDir, "--namespace", longNamespace, "--set", "mode=webhook", "--set", "webhook.certManager.enabled=true"}
+	certificates := 0
+	for _, u := range objects(t, helm(t, args...)) {
+		if u.GetKind() != "Certificate" {
+			continue
+		}
+		certificates++
+		cn, _, err := unstructured.NestedString(u.Object, "spec", "commonName")
+		require.NoError(t, err)
+		assert.LessOrEqual(t, len(cn), 64, "%s: commonName %q", u.GetName(), cn)
+		if isCA, _, _ := unstructured.NestedBool(u.Object, "spec", "isCA"); !isCA {
+			dns, _, err := unstructured.NestedStringSlice(u.Object, "spec", "dnsNames")
+			require.NoError(t, err)
+			assert.Contains(t, dns, longRelease+"-webhook."+longNamespace+".svc", "%s names the Service", u.GetName())
+		}
+	}
+	assert.Equal(t, 2, certificates, "the CA's and the webhook's")
 }
 
 // TestRefusedValues: values that cannot work fail the render with a message
