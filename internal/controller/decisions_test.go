@@ -173,3 +173,18 @@ func TestLossesCountWhatTheWindowSaw(t *testing.T) {
 		assert.Equal(t, [2]int64{s.wantD, s.wantM}, [2]int64{d, m}, "step %d", i)
 	}
 }
+
+func TestWriteFailuresStayShort(t *testing.T) {
+	forbidden := errors.New(`report of User/alice: audiciapolicyreports.audicia.io is forbidden: namespace "gone" not found`)
+	assert.NoError(t, writeFailures(nil))
+	assert.Same(t, forbidden, writeFailures([]error{forbidden}))
+
+	many := make([]error, 5000)
+	for i := range many {
+		many[i] = forbidden
+	}
+	err := writeFailures(many)
+	assert.ErrorIs(t, err, forbidden)
+	assert.True(t, strings.HasPrefix(err.Error(), "5000 reports not written; the first: report of User/alice"), err.Error())
+	assert.Less(t, len(err.Error()), 2*len(forbidden.Error()), "the message of many failures is as short as that of one")
+}

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -113,7 +112,20 @@ func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered 
 			_ = visit(r)
 		}
 	}
-	return errors.Join(errs...)
+	return writeFailures(errs)
+}
+
+// writeFailures sums up the failed writes of a flush in one error. Its
+// message becomes the source's Degraded and Ready message, which must stay
+// short however many reports failed: the first failure stands for the rest.
+func writeFailures(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return fmt.Errorf("%d reports not written; the first: %w", len(errs), errs[0])
 }
 
 // flushOne writes the report of one subject when the write policy says so.
