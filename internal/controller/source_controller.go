@@ -32,7 +32,10 @@ import (
 // +kubebuilder:rbac:groups=audicia.io,resources=audiciapolicyreports/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",namespace=audicia-system,resources=secrets,verbs=get;list;watch
-// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=audicia-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// Leader election takes a Lease and records its changes as core Events, in
+// the operator's namespace.
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=audicia-system,resources=leases,verbs=get;create;update
+// +kubebuilder:rbac:groups="",namespace=audicia-system,resources=events,verbs=create;patch
 
 // AudiciaSourceReconciler keeps one running pipeline per AudiciaSource and
 // reports its state in the source's conditions.

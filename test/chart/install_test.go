@@ -148,12 +148,16 @@ func TestHelmInstallFileMode(t *testing.T) {
 		{authorizationv1.ResourceAttributes{Verb: "patch", Group: "audicia.io", Resource: "audiciasources", Subresource: "status"}, true},
 		{authorizationv1.ResourceAttributes{Namespace: "shop", Verb: "create", Group: "audicia.io", Resource: "audiciapolicyreports"}, true},
 		{authorizationv1.ResourceAttributes{Namespace: "shop", Verb: "create", Group: "events.k8s.io", Resource: "events"}, true},
+		// leader election records its changes through the core Events API
+		{authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Resource: "events"}, true},
 
 		{authorizationv1.ResourceAttributes{Namespace: "shop", Verb: "get", Resource: "secrets", Name: "webhook-tls"}, false},
 		{authorizationv1.ResourceAttributes{Namespace: "kube-system", Verb: "list", Resource: "secrets"}, false},
 		{authorizationv1.ResourceAttributes{Verb: "list", Resource: "secrets"}, false}, // all namespaces
 		{authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Resource: "secrets"}, false},
 		{authorizationv1.ResourceAttributes{Namespace: "kube-system", Verb: "update", Group: "coordination.k8s.io", Resource: "leases"}, false},
+		{authorizationv1.ResourceAttributes{Namespace: ns, Verb: "delete", Group: "coordination.k8s.io", Resource: "leases", Name: "audicia-operator"}, false},
+		{authorizationv1.ResourceAttributes{Namespace: "shop", Verb: "create", Resource: "events"}, false},
 		{authorizationv1.ResourceAttributes{Namespace: "shop", Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "roles"}, false},
 		{authorizationv1.ResourceAttributes{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}, false},
 	} {
