@@ -70,20 +70,30 @@ func (rs *Runners) ensure(ctx context.Context, src *v1alpha1.AudiciaSource, tls 
 		return nil, ctx.Err()
 	}
 	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if r := rs.runners[src.Name]; r != nil {
-		if r.generation == src.Generation {
-			if w, ok := r.ingest.(*webhookIngester); ok && tls != nil {
-				return r, w.setTLS(*tls)
-			}
-			return r, nil
+	old := rs.runners[src.Name]
+	if old != nil && old.generation == src.Generation {
+		rs.mu.Unlock()
+		if w, ok := old.ingest.(*webhookIngester); ok && tls != nil {
+			return old, w.setTLS(*tls)
 		}
-		r.stop()
-		delete(rs.runners, src.Name)
+		return old, nil
+	}
+	delete(rs.runners, src.Name)
+	rs.mu.Unlock()
+	// The old runner's final flush may take many seconds: readiness checks
+	// and RBAC wake-ups of the other runners go on meanwhile. A source's
+	// reconciles never run at once, so no other ensure starts this one.
+	if old != nil {
+		old.stop()
 	}
 	r, err := newRunner(src, rs.config, newIngester(src, tls), rs.notifier(src.Name))
 	if err != nil {
 		return nil, err
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if err := rs.ctx.Err(); err != nil {
+		return nil, err // stopping: Start no longer stops what is added
 	}
 	r.start(rs.ctx)
 	rs.runners[src.Name] = r
