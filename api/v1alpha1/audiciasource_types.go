@@ -104,6 +104,7 @@ type SecretReference struct {
 }
 
 // WebhookSource receives EventList batches from kube-apiserver's webhook backend.
+// +kubebuilder:validation:XValidation:rule="!has(self.allowedClientNames) || has(self.clientCASecretRef)",message="allowedClientNames needs clientCASecretRef: client names are known only with mutual TLS"
 type WebhookSource struct {
 	// port the HTTPS receiver listens on.
 	// +optional
@@ -125,7 +126,7 @@ type WebhookSource struct {
 
 	// allowedClientNames, with mutual TLS, lists the client certificate common
 	// names or DNS SANs that may send events. Empty allows every certificate the
-	// CA signed.
+	// CA signed. It needs clientCASecretRef.
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=set
@@ -168,29 +169,34 @@ type FilterRule struct {
 
 	// user matches the acting username (the impersonated user when there is one).
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	User string `json:"user,omitempty"`
 
 	// group matches when any of the acting user's groups matches.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Group string `json:"group,omitempty"`
 
 	// namespace matches the request's namespace; cluster-scoped requests have
 	// the empty namespace.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Namespace string `json:"namespace,omitempty"`
 
 	// verb matches the request verb (`get`, `list`, ... or, for non-resource
 	// URLs, the lower-case HTTP method).
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Verb string `json:"verb,omitempty"`
 
 	// resource matches the resource with its subresource (`pods/exec`) or, for
 	// non-resource requests, the URL path (`/metrics`).
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	Resource string `json:"resource,omitempty"`
 }

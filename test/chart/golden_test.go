@@ -157,6 +157,7 @@ func TestRefusedValues(t *testing.T) {
 		"log outside the mount":     {[]string{"source.spec.file.path=/tmp/audit.log"}, "is outside file.mountPath"},
 		"both modes in the source":  {[]string{"source.spec.webhook.port=8443"}, "an AudiciaSource has either file or webhook"},
 		"no ServiceAccount named":   {[]string{"serviceAccount.create=false"}, "serviceAccount.name is required"},
+		"client names without a CA": {[]string{"mode=webhook", "webhook.allowedClientNames={kube-apiserver}"}, "webhook.allowedClientNames needs webhook.clientCASecret"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := []string{"template", release, chartDir, "--namespace", namespace}
