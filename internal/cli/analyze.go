@@ -92,7 +92,7 @@ Audicia never applies RBAC: review the output, then kubectl apply it.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "filename", "f", nil, "audit log to read; repeat for several, - for stdin, .gz is decompressed")
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "audit log to read; repeat for several, - for stdin; gzip input (a .gz file, or stdin) is decompressed")
 	f.StringArrayVar(&o.users, "user", nil, "only this user (repeatable)")
 	f.StringArrayVar(&o.serviceAccounts, "serviceaccount", nil, "only this ServiceAccount, as NAMESPACE:NAME (repeatable)")
 	f.StringArrayVar(&o.groups, "group", nil, "a report for this group, aggregating its members (repeatable)")
@@ -120,6 +120,14 @@ func (o *analyzeOptions) complete(cmd *cobra.Command) error {
 	case "yaml", "json", "table":
 	default:
 		return fmt.Errorf("--output must be yaml, json or table, not %q", o.output)
+	}
+	if o.outDir != "" && o.output != "yaml" {
+		return fmt.Errorf("--out-dir writes YAML files of RBAC; it cannot be combined with --output %s", o.output)
+	}
+	for _, flag := range []string{"max-subjects", "max-rules"} {
+		if v, _ := cmd.Flags().GetInt32(flag); cmd.Flags().Changed(flag) && v < 1 {
+			return fmt.Errorf("--%s must be at least 1, not %d", flag, v)
+		}
 	}
 	for _, sa := range o.serviceAccounts {
 		if ns, name, ok := strings.Cut(sa, ":"); !ok || ns == "" || name == "" {

@@ -332,15 +332,18 @@ func TestErrorsNameTheProblem(t *testing.T) {
 		args []string
 		want string
 	}{
-		"missing file":      {[]string{"-f", "/nonexistent/audit.log"}, "/nonexistent/audit.log: no such file"},
-		"directory":         {[]string{"-f", os.TempDir()}, "is a directory"},
-		"no file":           {nil, `"filename" not set`},
-		"bad output":        {[]string{"-f", scenarioLog, "-o", "xml"}, "--output must be yaml, json or table"},
-		"bad knob":          {[]string{"-f", scenarioLog, "--scope-mode", "Galaxy"}, "--scope-mode must be one of"},
-		"bad filter regex":  {[]string{"-f", scenarioLog, "--filter", "Deny:user=ok", "--filter", "Deny:namespace=(x"}, "filters[1].namespace: invalid regular expression"},
-		"bad filter syntax": {[]string{"-f", scenarioLog, "--filter", "Drop:user=x"}, "expected Allow:FIELD=REGEX"},
-		"bad sa":            {[]string{"-f", scenarioLog, "--serviceaccount", "web"}, "expected NAMESPACE:NAME"},
-		"bad source":        {[]string{"-f", scenarioLog, "--source", scenarioLog}, "not an AudiciaSource"},
+		"missing file":       {[]string{"-f", "/nonexistent/audit.log"}, "/nonexistent/audit.log: no such file"},
+		"directory":          {[]string{"-f", os.TempDir()}, "is a directory"},
+		"no file":            {nil, `"filename" not set`},
+		"bad output":         {[]string{"-f", scenarioLog, "-o", "xml"}, "--output must be yaml, json or table"},
+		"bad knob":           {[]string{"-f", scenarioLog, "--scope-mode", "Galaxy"}, "--scope-mode must be one of"},
+		"bad filter regex":   {[]string{"-f", scenarioLog, "--filter", "Deny:user=ok", "--filter", "Deny:namespace=(x"}, "filters[1].namespace: invalid regular expression"},
+		"bad filter syntax":  {[]string{"-f", scenarioLog, "--filter", "Drop:user=x"}, "expected Allow:FIELD=REGEX"},
+		"bad sa":             {[]string{"-f", scenarioLog, "--serviceaccount", "web"}, "expected NAMESPACE:NAME"},
+		"bad source":         {[]string{"-f", scenarioLog, "--source", scenarioLog}, "not an AudiciaSource"},
+		"out-dir as a table": {[]string{"-f", scenarioLog, "--out-dir", t.TempDir(), "-o", "table"}, "cannot be combined with --output table"},
+		"no subjects":        {[]string{"-f", scenarioLog, "--max-subjects", "0"}, "--max-subjects must be at least 1, not 0"},
+		"negative rules":     {[]string{"-f", scenarioLog, "--max-rules", "-3"}, "--max-rules must be at least 1, not -3"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
