@@ -68,7 +68,7 @@ bench: build ## Benchmark: decoder and pipeline micro-benchmarks, then `audicia 
 
 .PHONY: demo
 demo: build control-plane ## A local control plane with audit logging, the operator, some traffic, and the reports printed.
-	KUBEBUILDER_ASSETS="$$(hack/control-plane.sh)" $(GO) run ./hack/demo --operator $(LOCALBIN)/manager
+	KUBEBUILDER_ASSETS="$$(hack/control-plane.sh)" $(GO) run ./hack/demo --operator $(LOCALBIN)/manager $(DEMO_ARGS)
 
 ##@ Build
 
