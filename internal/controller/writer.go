@@ -39,8 +39,10 @@ func newReportWriter(c client.Client, rec recorder.EventRecorder, src *v1alpha1.
 // restore loads the source's existing reports into the pipeline: a restarted
 // operator continues their counts instead of starting over.
 func (w *reportWriter) restore(ctx context.Context, reader client.Reader, p *pipeline.Pipeline) error {
+	// The label narrows the list to this source's reports (a long name's
+	// label value may be shared); spec.sourceRef holds the full name.
 	var list v1alpha1.AudiciaPolicyReportList
-	if err := reader.List(ctx, &list); err != nil {
+	if err := reader.List(ctx, &list, client.MatchingLabels{labelSource: sourceLabelValue(w.source.Name)}); err != nil {
 		return fmt.Errorf("listing reports to restore: %w", err)
 	}
 	for i := range list.Items {
