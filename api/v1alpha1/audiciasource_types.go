@@ -249,7 +249,8 @@ const (
 	// ResourceNamesOmit grants access to every object of a resource.
 	ResourceNamesOmit ResourceNameMode = "Omit"
 	// ResourceNamesExplicit restricts rules to the object names seen, where RBAC
-	// allows it (never for create, list, watch or deletecollection).
+	// allows it: never for list, watch or deletecollection, and for create only
+	// on a subresource of a named object (pods/exec, serviceaccounts/token).
 	ResourceNamesExplicit ResourceNameMode = "Explicit"
 )
 

@@ -28,7 +28,7 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one replica ingests and writes reports.")
 	flag.StringVar(&namespace, "namespace", envOr("POD_NAMESPACE", "audicia-system"),
-		"The operator's namespace: webhook TLS Secrets and the leader election Lease live here.")
+		"The operator's namespace: webhook TLS Secrets and the leader election Lease live here. Defaults to $POD_NAMESPACE when set.")
 	flag.DurationVar(&opts.CounterFlushInterval, "counter-flush-interval", controller.DefaultCounterFlushInterval,
 		"How long a report whose counts alone changed waits before it is written. New rules are written at each source's spec.flushInterval.")
 	zapOpts := zap.Options{}
