@@ -28,25 +28,24 @@ func TestAPIServerRefusesInvalidSources(t *testing.T) {
 		"thresholds upside down": {`{file: {path: /var/log/audit.log}, compliance: {green: 50, yellow: 80}}`, "yellow must be below green"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			var spec map[string]any
-			require.NoError(t, yaml.Unmarshal([]byte(tc.spec), &spec))
-			src := &unstructured.Unstructured{Object: map[string]any{
-				"apiVersion": "audicia.io/v1alpha1", "kind": "AudiciaSource",
-				"metadata": map[string]any{"name": "invalid"},
-				"spec":     spec,
-			}}
-			err := k8sClient.Create(context.Background(), src)
+			err := k8sClient.Create(context.Background(), sourceFromYAML(t, "invalid", tc.spec))
 			require.Error(t, err, "the API server accepted %s", tc.spec)
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
 
 	valid := `{webhook: {` + tls + `, clientCASecretRef: {name: clients}, allowedClientNames: [kube-apiserver]}, filters: [{action: Deny, user: "system:.*"}]}`
-	var spec map[string]any
-	require.NoError(t, yaml.Unmarshal([]byte(valid), &spec))
-	src := &unstructured.Unstructured{Object: map[string]any{
+	require.NoError(t, k8sClient.Create(context.Background(), sourceFromYAML(t, "valid-mutual-tls", valid), &client.CreateOptions{DryRun: []string{"All"}}))
+}
+
+// sourceFromYAML is an AudiciaSource with the spec written in YAML, as a
+// user would: unlike the Go type, it can hold fields given empty.
+func sourceFromYAML(t *testing.T, name, spec string) *unstructured.Unstructured {
+	t.Helper()
+	var fields map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(spec), &fields))
+	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "audicia.io/v1alpha1", "kind": "AudiciaSource",
-		"metadata": map[string]any{"name": "valid-mutual-tls"}, "spec": spec,
+		"metadata": map[string]any{"name": name}, "spec": fields,
 	}}
-	require.NoError(t, k8sClient.Create(context.Background(), src, &client.CreateOptions{DryRun: []string{"All"}}))
 }

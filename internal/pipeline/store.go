@@ -29,12 +29,17 @@ type atomTable struct {
 func newAtomTable() *atomTable { return &atomTable{ids: make(map[Atom]atomID)} }
 
 func (t *atomTable) id(a Atom) atomID {
-	id, ok := t.ids[a]
-	if !ok {
-		id = atomID(len(t.atoms))
-		t.atoms = append(t.atoms, a)
-		t.ids[a] = id
+	if id, ok := t.ids[a]; ok {
+		return id
 	}
+	return t.add(a)
+}
+
+// add numbers an atom the table does not hold yet.
+func (t *atomTable) add(a Atom) atomID {
+	id := atomID(len(t.atoms))
+	t.atoms = append(t.atoms, a)
+	t.ids[a] = id
 	return id
 }
 
@@ -201,7 +206,7 @@ func (s *store) rule(st *subjectState, t *target) *ruleStats {
 			if st.rules.n >= s.maxRules {
 				return nil // a new atom is a new rule
 			}
-			id = s.atoms.id(t.atom)
+			id = s.atoms.add(t.atom)
 		}
 		t.id, t.numbered = id, true
 	}
