@@ -315,7 +315,9 @@ type Limits struct {
 	MaxRulesPerReport int32 `json:"maxRulesPerReport,omitempty"`
 
 	// maxSubjects caps the subjects tracked. Requests of subjects past the cap
-	// are counted in status.counters.dropped.
+	// are counted in status.counters.dropped; they still count for the
+	// groups named in spec.groups, which always have a report and are not
+	// counted against the cap.
 	// +optional
 	// +kubebuilder:default=10000
 	// +kubebuilder:validation:Minimum=1

@@ -102,7 +102,7 @@ Audicia never applies RBAC: review the output, then kubectl apply it.`,
 	f.StringArrayVar(&o.filters, "filter", nil, "a filter rule ACTION:FIELD=REGEX[,FIELD=REGEX...] with ACTION Allow or Deny and FIELD user, group, namespace, verb or resource; rules apply in order after those of --source, first match wins")
 	f.BoolVar(&o.includeSystem, "include-system-users", false, "keep requests of system:* users other than ServiceAccounts (the control plane's own components)")
 	f.StringVar(&o.reportNamespace, "report-namespace", "audicia-system", "namespace of the User and Group reports in -o json")
-	f.Int32Var(&o.maxSubjects, "max-subjects", pipeline.DefaultMaxSubjects, "subjects tracked at most; requests of further subjects are counted as dropped")
+	f.Int32Var(&o.maxSubjects, "max-subjects", pipeline.DefaultMaxSubjects, "subjects tracked at most; requests of further subjects are counted as dropped (the --group reports are not counted)")
 	f.Int32Var(&o.maxRules, "max-rules", pipeline.DefaultMaxRulesPerSubject, "observed rules kept per subject at most")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not print the summary on stderr")
 	f.StringVar((*string)(&o.strategy.ScopeMode), "scope-mode", string(v1alpha1.ScopeModeNamespaceStrict), "NamespaceStrict (a Role per namespace) or ClusterScopeAllowed (one ClusterRole for everything)")

@@ -108,15 +108,19 @@ func New(opts Options) (*Pipeline, error) {
 	opts.MaxNamesPerRule = cmpOr(opts.MaxNamesPerRule, DefaultMaxNamesPerRule)
 	opts.DedupeWindow = cmpOr(opts.DedupeWindow, DefaultDedupeWindow)
 	groups := make(map[string]bool, len(opts.Groups))
+	store := newStore(opts.MaxSubjects, opts.MaxRulesPerSubject, opts.MaxNamesPerRule)
 	for _, g := range opts.Groups {
-		groups[g] = true
+		if !groups[g] {
+			groups[g] = true
+			store.namedGroups = append(store.namedGroups, v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g})
+		}
 	}
 	return &Pipeline{
 		opts:       opts,
 		filters:    filters,
 		groups:     groups,
 		dedupe:     newDedupe(opts.DedupeWindow),
-		store:      newStore(opts.MaxSubjects, opts.MaxRulesPerSubject, opts.MaxNamesPerRule),
+		store:      store,
 		identities: make(map[string]*identity),
 	}, nil
 }
@@ -164,12 +168,12 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 	// its groups' reports may have been written earlier and still need it.
 	if !p.alreadyCounted(id.subject) && !p.store.record(p.stateOf(id), &r) {
 		p.counters.Dropped++
-		return
+	} else {
+		if st := id.state; st != nil {
+			st.noteGroups(user.Groups)
+		}
+		p.counters.Processed++
 	}
-	if st := id.state; st != nil {
-		st.noteGroups(user.Groups)
-	}
-	p.counters.Processed++
 	if len(p.groups) > 0 {
 		p.recordGroups(user.Groups, &r)
 	}
@@ -190,13 +194,17 @@ func (p *Pipeline) normalize(ev *audit.Event) (request, bool) {
 }
 
 // recordGroups adds the request to the reports of the opted-in groups the
-// user is in. A group's report is extra evidence, so its limits do not count
-// against the request.
+// user is in, even when the user's own report had no room for it. A group's
+// report is extra evidence, so its limits do not count against the request.
+// The groups were named, and are few (the API allows 64), so maxSubjects
+// neither keeps one out nor counts it: a group's report that could not be
+// kept would lose its requests without a trace. A group at
+// maxRulesPerSubject counts what it drops in its own report.
 func (p *Pipeline) recordGroups(groups []string, r *request) {
 	for _, g := range groups {
 		group := v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}
 		if p.groups[g] && !p.alreadyCounted(group) {
-			p.store.record(p.store.subject(group), r)
+			p.store.record(p.store.stateOf(group), r)
 		}
 	}
 }

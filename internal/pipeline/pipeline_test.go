@@ -428,6 +428,25 @@ func TestLimitsCountWhatTheyDrop(t *testing.T) {
 	assert.Equal(t, int64(2), droppedInReports, "requests of known subjects over maxRules show in their report")
 }
 
+// TestNamedGroupsAreKeptPastMaxSubjects checks that a group asked for by
+// name gets its report even when users filled maxSubjects: its requests would
+// otherwise be lost with no counter to show it.
+func TestNamedGroupsAreKeptPastMaxSubjects(t *testing.T) {
+	pods := &audit.ObjectRef{Resource: "pods", Namespace: "a"}
+	var events []audit.Event
+	for i, name := range []string{"alice", "bob", "carol"} {
+		e := ev(byte(1+i), audit.StageResponseComplete, name, "get", pods, 200)
+		e.User.Groups = []string{"developers"}
+		events = append(events, e)
+	}
+	p := run(t, Options{MaxSubjects: 2, Groups: []string{"developers"}}, events)
+
+	c := p.Counters()
+	assert.Equal(t, int64(1), c.Dropped, "the third user is past maxSubjects; the group takes no room")
+	r := reportOf(t, p, v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: "developers"})
+	assert.Equal(t, int64(3), r.EventsObserved, "the group counts every member's request")
+}
+
 // TestSubjectAtItsLimitKeepsCountingItsRules checks that the limit on rules
 // turns away only new rules: a restored subject at the limit, whose targets
 // the pipeline has not seen yet, still counts requests for the rules it has.

@@ -141,6 +141,9 @@ type store struct {
 	maxSubjects int
 	maxRules    int
 	maxNames    int
+	// namedGroups are the groups asked for by name; they do not count
+	// against maxSubjects.
+	namedGroups []v1alpha1.Subject
 }
 
 func newStore(maxSubjects, maxRules, maxNames int) *store {
@@ -150,8 +153,31 @@ func newStore(maxSubjects, maxRules, maxNames int) *store {
 
 // subject returns the subject's state, adding it when there is room.
 func (s *store) subject(subject v1alpha1.Subject) *subjectState {
+	if st := s.subjects[subject]; st != nil || s.learned() >= s.maxSubjects {
+		return st
+	}
+	return s.stateOf(subject)
+}
+
+// learned returns the number of subjects tracked, not counting the named
+// groups, which maxSubjects does not limit.
+func (s *store) learned() int {
+	n := len(s.subjects)
+	if n < s.maxSubjects || n >= s.maxSubjects+len(s.namedGroups) {
+		return n
+	}
+	for _, g := range s.namedGroups {
+		if _, ok := s.subjects[g]; ok {
+			n--
+		}
+	}
+	return n
+}
+
+// stateOf returns the subject's state, adding it whatever maxSubjects says.
+func (s *store) stateOf(subject v1alpha1.Subject) *subjectState {
 	st := s.subjects[subject]
-	if st == nil && len(s.subjects) < s.maxSubjects {
+	if st == nil {
 		st = newSubjectState()
 		s.subjects[subject] = st
 	}
@@ -365,11 +391,7 @@ func CompareSubjects(a, b v1alpha1.Subject) int {
 // counting resumes where it stopped. Restored rules are not held to maxRules:
 // they were within the limit when written.
 func (s *store) restore(r SubjectReport) {
-	st := s.subjects[r.Subject]
-	if st == nil {
-		st = newSubjectState()
-		s.subjects[r.Subject] = st
-	}
+	st := s.stateOf(r.Subject)
 	st.events += r.EventsObserved
 	st.groups = mergeGroups(st.groups, r.Groups)
 	st.dropped += r.DroppedRequests
