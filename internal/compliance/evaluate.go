@@ -307,29 +307,46 @@ func (a *atoms) mark(o *v1alpha1.ObservedRule, m uint8) {
 	if !ok {
 		return
 	}
-	bit := uint64(1) << b
 	// A request in a namespace exercises that namespace's atoms and those
 	// granted in every namespace.
-	scopes := [2]string{"", o.Namespace}
-	n := 1
+	a.markIn("", i, b, o.ResourceNames, m)
 	if o.Namespace != "" {
-		n = 2
+		a.markIn(o.Namespace, i, b, o.ResourceNames, m)
 	}
-	for _, ns := range scopes[:n] {
-		s := a.scopes[ns]
-		if s == nil {
-			continue
-		}
-		if s.full[i]&bit != 0 {
-			s.fullTouched[i] |= bit
-			if m&used != 0 {
-				s.fullUsed[i] |= bit
+	// The API server authorizes a request on namespace X as a request in X,
+	// so a RoleBinding in X may have allowed it.
+	if isNamespaceObject(o.APIGroup, o.Resource) {
+		for k, name := range o.ResourceNames {
+			if name != o.Namespace {
+				a.markIn(name, i, b, o.ResourceNames[k:k+1], m)
 			}
 		}
-		if st := s.named[namedAtom{i, b}]; st != nil && namesMeet(st.names, o.ResourceNames) {
-			st.marks |= m
+	}
+}
+
+// markIn marks the atoms of scope ns that a request of verb bit b on catalog
+// entry i, naming names, exercises.
+func (a *atoms) markIn(ns string, i int, b uint, names []string, m uint8) {
+	s := a.scopes[ns]
+	if s == nil {
+		return
+	}
+	if bit := uint64(1) << b; s.full[i]&bit != 0 {
+		s.fullTouched[i] |= bit
+		if m&used != 0 {
+			s.fullUsed[i] |= bit
 		}
 	}
+	if st := s.named[namedAtom{i, b}]; st != nil && namesMeet(st.names, names) {
+		st.marks |= m
+	}
+}
+
+// isNamespaceObject reports whether a request is on a Namespace object or
+// one of its subresources.
+func isNamespaceObject(group, resource string) bool {
+	base, _, _ := strings.Cut(resource, "/")
+	return group == "" && base == "namespaces"
 }
 
 // namesMeet reports whether observed names may be among granted ones. No

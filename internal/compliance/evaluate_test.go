@@ -200,9 +200,17 @@ func TestEvaluate(t *testing.T) {
 			want:     want{score: 50, severity: SeverityYellow, granted: 2, used: 1, excess: []string{"shop:/pods=list"}},
 		},
 		"RoleBinding may grant its own namespace object": {
+			// Reports keep namespace objects cluster-wide, with their names.
 			grants:   rbGrants("shop", "ns", pr(l(""), l("namespaces"), l("get"))),
-			observed: []v1alpha1.ObservedRule{obs("", "namespaces", "shop", "get", "shop")},
+			observed: []v1alpha1.ObservedRule{obs("", "namespaces", "", "get", "shop")},
 			want:     want{score: 100, severity: SeverityGreen, granted: 1, used: 1},
+		},
+		"RoleBinding grants no other namespace object": {
+			grants: cat(rbGrants("shop", "ns", pr(l(""), l("namespaces"), l("get"))),
+				rbGrants("dev", "ns", pr(l(""), l("namespaces"), l("get"), "dev"))),
+			observed: []v1alpha1.ObservedRule{obs("", "namespaces", "", "get", "dev", "prod", "shop"), denied(obs("", "namespaces", "", "list"))},
+			want: want{score: 100, severity: SeverityGreen, granted: 2, used: 2, uncovered: 2,
+				uncoveredRules: []string{":/namespaces=list", ":/namespaces[prod]=get"}},
 		},
 		"baseline grants listed, not scored; they cover requests": {
 			grants: cat(baseline(crbGrants("system:basic-user", pr(l("authorization.k8s.io"), l("selfsubjectaccessreviews", "selfsubjectrulesreviews"), l("create")))),

@@ -89,9 +89,9 @@ func uncoveredPart(grants []rbac.Grant, o *v1alpha1.ObservedRule) (ScopedRule, b
 		return ScopedRule{PolicyRule: rbacv1.PolicyRule{NonResourceURLs: []string{o.NonResourceURL}, Verbs: []string{o.Verb}}}, false
 	}
 	_, sub, _ := strings.Cut(o.Resource, "/")
-	any := func(name string, anyName bool) bool {
+	any := func(ns, name string, anyName bool) bool {
 		for i := range grants {
-			if allows(&grants[i], o.APIGroup, o.Resource, sub, o.Verb, o.Namespace, name, anyName) {
+			if allows(&grants[i], o.APIGroup, o.Resource, sub, o.Verb, ns, name, anyName) {
 				return true
 			}
 		}
@@ -101,13 +101,19 @@ func uncoveredPart(grants []rbac.Grant, o *v1alpha1.ObservedRule) (ScopedRule, b
 		APIGroups: []string{o.APIGroup}, Resources: []string{o.Resource}, Verbs: []string{o.Verb},
 	}}
 	if len(o.ResourceNames) == 0 {
-		if any("", false) || (o.Count > o.DeniedCount && any("", true)) {
+		if any(o.Namespace, "", false) || (o.Count > o.DeniedCount && any(o.Namespace, "", true)) {
 			return ScopedRule{}, true
 		}
 		return out, false
 	}
+	namespaceObject := isNamespaceObject(o.APIGroup, o.Resource)
 	for _, n := range o.ResourceNames {
-		if !any(n, false) {
+		// A request on namespace X is authorized as a request in X.
+		ns := o.Namespace
+		if namespaceObject && ns == "" {
+			ns = n
+		}
+		if !any(ns, n, false) {
 			out.ResourceNames = append(out.ResourceNames, n)
 		}
 	}
