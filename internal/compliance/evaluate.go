@@ -175,8 +175,9 @@ type atoms struct {
 	urls   map[urlAtom]uint8
 }
 
-// createLike verbs carry no object name, so a rule restricted to names never
-// allows them.
+// createLike verbs on a resource itself carry no object name, so a rule
+// restricted to names never allows them; on a subresource the object is
+// named ("create serviceaccounts/token" of one account).
 var createLike = []string{"create", "deletecollection"}
 
 func (a *atoms) scope(ns string) *scopeAtoms {
@@ -215,8 +216,9 @@ func (a *atoms) add(g rbac.Grant) {
 	if ruleMask == 0 {
 		return
 	}
+	var nameless uint64
 	if len(r.ResourceNames) > 0 {
-		ruleMask &^= a.c.mask(createLike)
+		nameless = a.c.mask(createLike)
 	}
 	s := a.scope(g.Namespace)
 	a.c.candidates(r.APIGroups, r.Resources, func(i int) {
@@ -225,6 +227,9 @@ func (a *atoms) add(g rbac.Grant) {
 			return
 		}
 		m := e.verbs & ruleMask
+		if e.sub == "" {
+			m &^= nameless
+		}
 		if m == 0 {
 			return
 		}

@@ -169,6 +169,11 @@ func TestEvaluate(t *testing.T) {
 			want: want{score: 50, severity: SeverityYellow, granted: 2, used: 1, uncovered: 1,
 				excess: []string{"shop:/configmaps[app-config]=update"}, uncoveredRules: []string{"shop:/configmaps[other]=get"}},
 		},
+		"resourceNames: create on a subresource names its object": {
+			grants:   rbGrants("shop", "tok", pr(l(""), l("serviceaccounts/token", "serviceaccounts"), l("create"), "builder")),
+			observed: []v1alpha1.ObservedRule{obs("", "serviceaccounts/token", "shop", "create", "builder")},
+			want:     want{score: 100, severity: SeverityGreen, granted: 1, used: 1, excess: []string{}},
+		},
 		"nonResourceURL patterns covered by a wider one count once": {
 			grants: crbGrants("urls", rbacv1.PolicyRule{NonResourceURLs: l("/a*", "/a**", "/a/b", "/ab*", "/b"), Verbs: l("get")},
 				rbacv1.PolicyRule{NonResourceURLs: l("/a/b"), Verbs: l("post")}),
