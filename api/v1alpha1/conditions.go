@@ -25,6 +25,10 @@ const (
 	ReasonMalformedInput = "MalformedInput"
 	// ReasonReportWriteFailed: reports or the checkpoint could not be written.
 	ReasonReportWriteFailed = "ReportWriteFailed"
+	// ReasonNamespaceMissing: reports of ServiceAccounts wait for their
+	// namespace, which does not exist (any more); they are written once it
+	// does.
+	ReasonNamespaceMissing = "NamespaceMissing"
 	// ReasonTailing: a file source is reading its log.
 	ReasonTailing = "Tailing"
 	// ReasonListening: a webhook source is accepting events.

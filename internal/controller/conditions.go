@@ -42,6 +42,10 @@ func sourceConditions(p *problem, h *runnerHealth) []metav1.Condition {
 		degraded.Status, degraded.Reason, degraded.Message = metav1.ConditionFalse, p.reason, "the source is not running"
 	case h.writeErr != nil:
 		degraded.Reason, degraded.Message = v1alpha1.ReasonReportWriteFailed, h.writeErr.Error()
+	case h.homeless > 0:
+		degraded.Reason = v1alpha1.ReasonNamespaceMissing
+		degraded.Message = fmt.Sprintf("%d ServiceAccount reports not written: their namespaces (%q first) do not exist; "+
+			"they are written when they do, and their requests are still counted", h.homeless, h.homelessNamespace)
 	case h.recentDropped > 0:
 		degraded.Reason = v1alpha1.ReasonLimitReached
 		degraded.Message = fmt.Sprintf("%d requests dropped by limits.maxSubjects or limits.maxRulesPerReport in the last %s (%d since the source was created)",

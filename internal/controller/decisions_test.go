@@ -133,6 +133,8 @@ func TestSourceConditions(t *testing.T) {
 			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionFalse},
 		{"malformed lines", nil, func() runnerHealth { h := running; h.counters.Malformed, h.recentMalformed = 1, 1; return h }(),
 			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionTrue},
+		{"reports waiting for their namespace", nil, func() runnerHealth { h := running; h.homeless, h.homelessNamespace = 2, "gone"; return h }(),
+			metav1.ConditionTrue, v1alpha1.ReasonSucceeded, metav1.ConditionTrue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,8 +52,10 @@ func (r *runner) flush(ctx context.Context, counterFlush bool) {
 	}
 	counters := r.counters()
 	dropped, malformed := r.losses.add(time.Now(), counters)
+	homeless, namespace := r.writer.homelessSummary()
 	r.update(func(h *runnerHealth) {
 		h.writeErr, h.counters, h.recentDropped, h.recentMalformed = err, counters, dropped, malformed
+		h.homeless, h.homelessNamespace = homeless, namespace
 	})
 	r.exportMetrics()
 }

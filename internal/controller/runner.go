@@ -56,6 +56,10 @@ type runnerHealth struct {
 	counters v1alpha1.SourceCounters
 	// recentDropped and recentMalformed are the losses of the last lossWindow.
 	recentDropped, recentMalformed int64
+	// homeless counts the reports waiting for their namespace to exist;
+	// homelessNamespace is the first of those namespaces.
+	homeless          int
+	homelessNamespace string
 }
 
 // runner runs the pipeline of one source: ingestion, aggregation, and
@@ -162,7 +166,7 @@ func (r *runner) update(fn func(*runnerHealth)) {
 	fn(&r.health)
 	changed := before.ingest != r.health.ingest || (before.writeErr == nil) != (r.health.writeErr == nil) ||
 		before.started != r.health.started || (before.recentDropped > 0) != (r.health.recentDropped > 0) ||
-		(before.recentMalformed > 0) != (r.health.recentMalformed > 0)
+		(before.recentMalformed > 0) != (r.health.recentMalformed > 0) || before.homeless != r.health.homeless
 	r.mu.Unlock()
 	if changed {
 		r.notify()

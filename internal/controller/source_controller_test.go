@@ -342,3 +342,44 @@ func TestReportsChangedBehindTheOperatorsBackAreWrittenOver(t *testing.T) {
 	require.NoError(t, f.Close())
 	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
 }
+
+// TestReportsWaitForTheirNamespace checks that a ServiceAccount whose
+// namespace does not exist, as in a log that outlived it, holds back neither
+// the other reports, the checkpoint nor readiness, says so in Degraded, and
+// gets its report once the namespace exists.
+func TestReportsWaitForTheirNamespace(t *testing.T) {
+	log := bytes.ReplaceAll(readLog(t, scenarioLog), []byte("system:serviceaccount:billing:worker"), []byte("system:serviceaccount:later:worker"))
+	path := filepath.Join(t.TempDir(), "audit.log")
+	require.NoError(t, os.WriteFile(path, log, 0o600))
+	startOperator(t)
+	src := createSource(t, fileSource("homeless", path))
+	whole := offline(t, &src.Spec, log)
+	worker := v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: "later", Name: "worker"}
+	_, ok := whole.Report(worker)
+	require.True(t, ok, "the log names later/worker")
+
+	eventually(t, 20*time.Second, func() error {
+		s := getSource(t, src.Name)
+		if err := conditionIs(s, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded); err != nil {
+			return err
+		}
+		if err := conditionIs(s, v1alpha1.ConditionDegraded, metav1.ConditionTrue, v1alpha1.ReasonNamespaceMissing); err != nil {
+			return err
+		}
+		if s.Status.Checkpoint == nil || s.Status.Checkpoint.Position.Offset != int64(len(log)) {
+			return fmt.Errorf("checkpoint %+v, want offset %d", s.Status.Checkpoint, len(log))
+		}
+		if n, want := len(reportsOf(t, src.Name)), len(whole.Reports())-1; n != want {
+			return fmt.Errorf("%d reports, want %d", n, want)
+		}
+		return nil
+	})
+	degraded := meta.FindStatusCondition(getSource(t, src.Name).Status.Conditions, v1alpha1.ConditionDegraded)
+	assert.Contains(t, degraded.Message, `1 ServiceAccount reports not written: their namespaces ("later" first) do not exist`)
+
+	require.NoError(t, createNamespaces("later"))
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, whole) })
+	eventually(t, 10*time.Second, func() error {
+		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionDegraded, metav1.ConditionFalse, v1alpha1.ReasonSucceeded)
+	})
+}

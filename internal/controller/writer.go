@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -30,10 +31,17 @@ type reportWriter struct {
 	// failed holds the subjects whose last write failed, tried again at the
 	// next flush whether or not they changed.
 	failed map[v1alpha1.Subject]bool
+	// homeless holds the ServiceAccounts whose namespace does not exist, as
+	// when a log outlives the namespaces it names. Their reports cannot be
+	// written until it does; they are tried again when they make requests
+	// and at counter flushes, and hold back neither the checkpoint nor
+	// readiness.
+	homeless map[v1alpha1.Subject]bool
 }
 
 func newReportWriter(c client.Client, rec recorder.EventRecorder, src *v1alpha1.AudiciaSource, strategy v1alpha1.PolicyStrategy) *reportWriter {
-	return &reportWriter{client: c, recorder: rec, source: src, strategy: strategy, written: make(map[v1alpha1.Subject]*written)}
+	return &reportWriter{client: c, recorder: rec, source: src, strategy: strategy,
+		written: make(map[v1alpha1.Subject]*written), homeless: make(map[v1alpha1.Subject]bool)}
 }
 
 // restore loads the source's existing reports into the pipeline: a restarted
@@ -108,6 +116,7 @@ func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered 
 	again := slices.SortedFunc(maps.Keys(retry), pipeline.CompareSubjects)
 	if counterFlush {
 		again = append(again, w.postponed()...)
+		again = append(again, slices.SortedFunc(maps.Keys(w.homeless), pipeline.CompareSubjects)...)
 	}
 	for _, s := range again {
 		if r, ok := p.Report(s); ok && !w.failed[s] {
@@ -149,10 +158,45 @@ func (w *reportWriter) flushOne(ctx context.Context, r *pipeline.SubjectReport, 
 	}
 	err := w.write(ctx, r, prev, &next)
 	metrics.ReportWrites.WithLabelValues(w.source.Name, writeResult(prev, err)).Inc()
-	if err != nil && prev != nil {
+	switch {
+	case err == nil:
+		delete(w.homeless, r.Subject)
+	case r.Subject.Kind == v1alpha1.SubjectKindServiceAccount && namespaceMissing(err):
+		if !w.homeless[r.Subject] {
+			ctrl.LoggerFrom(ctx).Info("report not written: its namespace does not exist", "subject", r.Subject.String())
+		}
+		w.homeless[r.Subject] = true
+		delete(w.written, r.Subject)
+		return nil
+	case prev != nil:
 		prev.postponed = true
 	}
 	return err
+}
+
+// namespaceMissing reports whether a write failed because the namespace does
+// not exist or is being deleted.
+func namespaceMissing(err error) bool {
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	details := status.Status().Details
+	return details != nil && details.Kind == "namespaces"
+}
+
+// homelessSummary counts the reports waiting for their namespace and names
+// the first of those namespaces.
+func (w *reportWriter) homelessSummary() (n int, first string) {
+	for s := range w.homeless {
+		if first == "" || s.Namespace < first {
+			first = s.Namespace
+		}
+	}
+	return len(w.homeless), first
 }
 
 // postponed lists the subjects whose reports lag the pipeline's counts.
