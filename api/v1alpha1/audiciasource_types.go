@@ -323,8 +323,9 @@ type Limits struct {
 	// +kubebuilder:validation:Minimum=1
 	MaxSubjects int32 `json:"maxSubjects,omitempty"`
 
-	// retention forgets observed rules not seen for this long. Zero keeps them
-	// forever.
+	// retention forgets observed rules not seen for this long; the report of
+	// a subject left with none is deleted (a ServiceAccount that holds
+	// permissions keeps one, with nothing used). Zero keeps them forever.
 	// +optional
 	Retention *metav1.Duration `json:"retention,omitempty"`
 }

@@ -21,15 +21,18 @@ import (
 // flush writes the reports that changed, then the source's progress. The
 // order matters: a checkpoint never passes what the reports hold.
 func (r *runner) flush(ctx context.Context, counterFlush bool) {
+	forgot := false
 	if retention := r.source.Spec.Limits.Retention; retention != nil && retention.Duration > 0 {
+		before := r.pipe.Subjects()
 		r.pipe.Forget(time.Now().Add(-retention.Duration))
+		forgot = r.pipe.Subjects() < before
 	}
 	var covered *v1alpha1.FilePosition
 	if r.fed != nil {
 		covered = &r.fed.Position
 	}
 	sc, rescore := r.scorer(ctx)
-	if rescore {
+	if sc != nil && (rescore || forgot) {
 		// ServiceAccounts that hold permissions but never call get reports
 		// too: all they hold is excess.
 		for _, s := range sc.view.index.Subjects() {

@@ -383,3 +383,29 @@ func TestReportsWaitForTheirNamespace(t *testing.T) {
 		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionDegraded, metav1.ConditionFalse, v1alpha1.ReasonSucceeded)
 	})
 }
+
+// TestRetentionDeletesTheReportsItEmpties checks that a subject whose rules
+// all expired loses its report instead of leaving one that goes on
+// suggesting them.
+func TestRetentionDeletesTheReportsItEmpties(t *testing.T) {
+	log := readLog(t, scenarioLog)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	require.NoError(t, os.WriteFile(path, log, 0o600))
+	startOperator(t)
+	src := createSource(t, fileSource("retention", path))
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+
+	// Every request of the log is older than a minute.
+	current := getSource(t, src.Name)
+	current.Spec.Limits.Retention = &metav1.Duration{Duration: time.Minute}
+	require.NoError(t, k8sClient.Update(t.Context(), current))
+	eventually(t, 20*time.Second, func() error {
+		for _, r := range reportsOf(t, src.Name) {
+			// A ServiceAccount that holds permissions stays, with nothing used.
+			if r.Spec.Subject.Kind != v1alpha1.SubjectKindServiceAccount || len(r.Status.ObservedRules) > 0 {
+				return fmt.Errorf("report of %s still holds %d rules", r.Spec.Subject, len(r.Status.ObservedRules))
+			}
+		}
+		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+	})
+}

@@ -123,7 +123,28 @@ func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered 
 			_ = visit(r)
 		}
 	}
+	errs = append(errs, w.deleteForgotten(ctx, p)...)
 	return writeFailures(errs)
+}
+
+// deleteForgotten deletes the reports of the subjects the pipeline no longer
+// holds: retention dropped every rule they had, and a report left in place
+// would go on suggesting them.
+func (w *reportWriter) deleteForgotten(ctx context.Context, p *pipeline.Pipeline) []error {
+	var errs []error
+	for s, wr := range w.written {
+		if p.Tracks(s) {
+			continue
+		}
+		err := w.client.Delete(ctx, wr.report, client.Preconditions{UID: &wr.report.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			errs = append(errs, fmt.Errorf("deleting the report of %s, whose rules all expired: %w", s, err))
+			continue
+		}
+		ctrl.LoggerFrom(ctx).Info("report deleted: every rule it held expired", "subject", s.String())
+		delete(w.written, s)
+	}
+	return errs
 }
 
 // writeFailures sums up the failed writes of a flush in one error. Its

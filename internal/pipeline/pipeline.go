@@ -248,6 +248,13 @@ func (p *Pipeline) forgetStates() {
 // Counters returns the counters so far.
 func (p *Pipeline) Counters() Counters { return p.counters }
 
+// Tracks reports whether the pipeline holds the subject: it is not once
+// Forget dropped it.
+func (p *Pipeline) Tracks(s v1alpha1.Subject) bool {
+	_, ok := p.store.subjects[s]
+	return ok
+}
+
 // Subjects returns the number of subjects tracked.
 func (p *Pipeline) Subjects() int { return len(p.store.subjects) }
 
@@ -331,8 +338,8 @@ func (p *Pipeline) Report(s v1alpha1.Subject) (SubjectReport, bool) {
 // continues its counts instead of starting over.
 func (p *Pipeline) Restore(r SubjectReport) { p.store.restore(r) }
 
-// Forget drops the rules not seen since the cutoff (the source's retention)
-// and returns how many it dropped.
+// Forget drops the rules not seen since the cutoff (the source's retention),
+// and the subjects left with none, and returns how many rules it dropped.
 func (p *Pipeline) Forget(cutoff time.Time) int {
 	p.forgetStates()
 	return p.store.forget(cutoff.UnixNano())

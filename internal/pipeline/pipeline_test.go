@@ -511,12 +511,17 @@ func TestForget(t *testing.T) {
 		ev(5, audit.StageResponseComplete, "new", "get", pods, 200),
 		ev(2, audit.StageResponseComplete, "new", "list", pods, 200),
 	})
+	dormant := v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: "a", Name: "idle"}
+	require.True(t, p.Track(dormant))
 	assert.Equal(t, 2, p.Forget(time.Unix(3, 0)))
+	assert.False(t, p.Tracks(user("old")), "a subject whose rules all expired is dropped")
+	assert.True(t, p.Tracks(dormant), "an account that never made a request has nothing to expire")
 	reports := p.Reports()
-	require.Len(t, reports, 1)
-	assert.Equal(t, "new", reports[0].Subject.Name)
-	require.Len(t, reports[0].Rules, 1)
-	assert.Equal(t, "get", reports[0].Rules[0].Verb, "the atoms left are renumbered correctly")
+	require.Len(t, reports, 2)
+	assert.Equal(t, dormant, reports[0].Subject)
+	assert.Equal(t, "new", reports[1].Subject.Name)
+	require.Len(t, reports[1].Rules, 1)
+	assert.Equal(t, "get", reports[1].Rules[0].Verb, "the atoms left are renumbered correctly")
 
 	list := ev(6, audit.StageResponseComplete, "new", "list", pods, 200)
 	get := ev(7, audit.StageResponseComplete, "new", "get", pods, 200)

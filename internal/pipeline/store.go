@@ -254,9 +254,10 @@ func addName(names []string, name string, maxNames int) []string {
 	return append(names, name)
 }
 
-// forget drops the rules last seen before the cutoff, and subjects left with
-// no rules, then rebuilds the atom table from what is left. It returns how
-// many rules it dropped.
+// forget drops the rules last seen before the cutoff, and subjects it left
+// with no rules (a tracked account that never made a request stays), then
+// rebuilds the atom table from what is left. It returns how many rules it
+// dropped.
 func (s *store) forget(cutoff int64) int {
 	dropped := 0
 	for subject, st := range s.subjects {
@@ -271,9 +272,9 @@ func (s *store) forget(cutoff int64) int {
 			st.changed = true
 			dropped += expired
 			st.keepNameSetsOfRules()
-		}
-		if st.rules.n == 0 {
-			delete(s.subjects, subject)
+			if st.rules.n == 0 {
+				delete(s.subjects, subject)
+			}
 		}
 	}
 	if dropped > 0 {
