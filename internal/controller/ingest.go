@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/audit"
 	"github.com/audicia/audicia/internal/ingest/file"
@@ -43,7 +45,7 @@ func (f *fileIngester) run(ctx context.Context, from *v1alpha1.FileCheckpoint, o
 			if err != nil {
 				state(ingestState{reason: v1alpha1.ReasonFileMissing, message: fmt.Sprintf("waiting for the audit log: %v", err)})
 			} else {
-				state(ingestState{ok: true, reason: v1alpha1.ReasonTailing, message: "reading " + f.spec.Path})
+				state(f.tailing())
 			}
 		},
 	}
@@ -60,11 +62,15 @@ func (f *fileIngester) run(ctx context.Context, from *v1alpha1.FileCheckpoint, o
 		f.skipped.Add(t.Stats().Oversized)
 		f.current.Store(nil)
 	}()
-	state(ingestState{ok: true, reason: v1alpha1.ReasonTailing, message: "reading " + f.spec.Path})
+	state(f.tailing())
 	dec := audit.NewDecoder()
 	dec.SkipSystemUsers = f.skipSystemUsers
 	var exported file.Stats
 	err = t.Run(ctx, func(b file.Batch) error {
+		if stats := t.Stats(); stats.LostCheckpoints != exported.LostCheckpoints {
+			ctrl.LoggerFrom(ctx).Error(errCheckpointLost, "reading from the start of the current file", "path", f.spec.Path)
+			state(f.tailing())
+		}
 		exported = exportTailerStats(f.source, exported, t.Stats())
 		return send(ctx, out, decodeLines(dec, &b))
 	})
@@ -76,6 +82,19 @@ func (f *fileIngester) run(ctx context.Context, from *v1alpha1.FileCheckpoint, o
 		state(ingestState{reason: v1alpha1.ReasonFileUnreadable, message: err.Error()})
 	}
 	return err
+}
+
+var errCheckpointLost = errors.New("the checkpoint's file was gone (rotated away and removed or compressed while the source was stopped): " +
+	"the lines it held after the checkpoint were not read")
+
+// tailing is the state of a file being read; it says when the run began
+// with the checkpoint's file gone.
+func (f *fileIngester) tailing() ingestState {
+	s := ingestState{ok: true, reason: v1alpha1.ReasonTailing, message: "reading " + f.spec.Path}
+	if t := f.current.Load(); t != nil && t.Stats().LostCheckpoints > 0 {
+		s.message += "; " + errCheckpointLost.Error()
+	}
+	return s
 }
 
 // exportTailerStats adds what the tailer counted since exported to the

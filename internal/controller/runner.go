@@ -188,7 +188,8 @@ func (r *runner) run(ctx context.Context) {
 	startIngest := func() {
 		var ingestCtx context.Context
 		ingestCtx, stopIngest = context.WithCancel(ctx)
-		go func() { ingestDone <- r.ingest.run(ingestCtx, r.fed, batches, r.setIngestState) }()
+		from := r.fed
+		go func() { ingestDone <- r.ingest.run(ingestCtx, from, batches, r.setIngestState) }()
 	}
 	startIngest()
 	ingesting := true
@@ -216,6 +217,9 @@ func (r *runner) run(ctx context.Context) {
 			}
 		case <-retry:
 			retry = nil
+			// Ingestion resumes after the last batch observed: every batch
+			// the stopped one sent is observed first, or it would be read twice.
+			r.drain(batches)
 			startIngest()
 			ingesting = true
 		case <-ctx.Done():

@@ -409,3 +409,30 @@ func TestRetentionDeletesTheReportsItEmpties(t *testing.T) {
 		return conditionIs(getSource(t, src.Name), v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 	})
 }
+
+// TestLostCheckpointIsReported checks that a restart which finds the
+// checkpoint's file gone (rotated away and removed while the operator was
+// down) reads the new file from its start and says what was lost.
+func TestLostCheckpointIsReported(t *testing.T) {
+	log, cut, path, op, src := startWithPartOfTheLog(t, "lost-checkpoint", 3)
+	op.stop()
+
+	// The successor is written before the old file goes, so that it cannot
+	// take over the old file's inode.
+	next := path + ".next"
+	require.NoError(t, os.WriteFile(next, log[cut:], 0o600))
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Rename(next, path))
+	startOperator(t)
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+	eventually(t, 10*time.Second, func() error {
+		s := getSource(t, src.Name)
+		if err := conditionIs(s, v1alpha1.ConditionIngesting, metav1.ConditionTrue, v1alpha1.ReasonTailing); err != nil {
+			return err
+		}
+		if msg := meta.FindStatusCondition(s.Status.Conditions, v1alpha1.ConditionIngesting).Message; !strings.Contains(msg, "were not read") {
+			return fmt.Errorf("Ingesting says %q, nothing of the lost checkpoint", msg)
+		}
+		return nil
+	})
+}
