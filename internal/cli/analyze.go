@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"runtime"
@@ -94,7 +95,7 @@ Audicia never applies RBAC: review the output, then kubectl apply it.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "audit log to read; repeat for several, - for stdin; gzip input (a .gz file, or stdin) is decompressed")
 	f.StringArrayVar(&o.users, "user", nil, "only this user (repeatable)")
-	f.StringArrayVar(&o.serviceAccounts, "serviceaccount", nil, "only this ServiceAccount, as NAMESPACE:NAME (repeatable)")
+	f.StringArrayVar(&o.serviceAccounts, "serviceaccount", nil, "only this ServiceAccount, as NAMESPACE:NAME or NAMESPACE/NAME (repeatable)")
 	f.StringArrayVar(&o.groups, "group", nil, "a report for this group, aggregating its members (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format: yaml (RBAC manifests), json (a List with one compact AudiciaPolicyReport per line) or table")
 	f.StringVar(&o.outDir, "out-dir", "", "write one YAML file of RBAC per subject into this directory instead of stdout")
@@ -130,8 +131,8 @@ func (o *analyzeOptions) complete(cmd *cobra.Command) error {
 		}
 	}
 	for _, sa := range o.serviceAccounts {
-		if ns, name, ok := strings.Cut(sa, ":"); !ok || ns == "" || name == "" {
-			return fmt.Errorf("--serviceaccount %q: expected NAMESPACE:NAME", sa)
+		if _, _, ok := splitServiceAccount(sa); !ok {
+			return fmt.Errorf("--serviceaccount %q: expected NAMESPACE:NAME or NAMESPACE/NAME", sa)
 		}
 	}
 	if o.sourceFile != "" {
@@ -362,7 +363,13 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer) error {
 		return err
 	}
 	subjects := p.Subjects()
-	shown, err := renderAll(p, o.wantedSubjects(), o.strategy, out, o.output != "table" || o.outDir != "")
+	wanted := o.wantedSubjects()
+	for _, s := range slices.SortedFunc(maps.Keys(wanted), pipeline.CompareSubjects) {
+		if !p.Tracks(s) {
+			fmt.Fprintf(stderr, "audicia: warning: no request of %s was counted\n", s)
+		}
+	}
+	shown, err := renderAll(p, wanted, o.strategy, out, o.output != "table" || o.outDir != "")
 	if err == nil {
 		err = out.close()
 	}
@@ -475,13 +482,24 @@ func (o *analyzeOptions) wantedSubjects() map[v1alpha1.Subject]bool {
 		wanted[v1alpha1.Subject{Kind: v1alpha1.SubjectKindUser, Name: u}] = true
 	}
 	for _, sa := range o.serviceAccounts {
-		ns, name, _ := strings.Cut(sa, ":")
+		ns, name, _ := splitServiceAccount(sa)
 		wanted[v1alpha1.Subject{Kind: v1alpha1.SubjectKindServiceAccount, Namespace: ns, Name: name}] = true
 	}
 	for _, g := range o.groups {
 		wanted[v1alpha1.Subject{Kind: v1alpha1.SubjectKindGroup, Name: g}] = true
 	}
 	return wanted
+}
+
+// splitServiceAccount reads NAMESPACE:NAME or NAMESPACE/NAME; neither part
+// can hold a colon or a slash.
+func splitServiceAccount(s string) (namespace, name string, ok bool) {
+	i := strings.IndexAny(s, ":/")
+	if i < 0 {
+		return "", "", false
+	}
+	namespace, name = s[:i], s[i+1:]
+	return namespace, name, namespace != "" && name != "" && !strings.ContainsAny(name, ":/")
 }
 
 func printSummary(w io.Writer, read readSummary, c pipeline.Counters, subjects, shown int) {

@@ -301,12 +301,19 @@ func TestInputs(t *testing.T) {
 }
 
 func TestSelectionAndOutDir(t *testing.T) {
-	out, _, err := analyze(t, "-f", scenarioLog, "--serviceaccount", "shop:web", "--user", "erin@example.com", "-o", "table")
+	out, stderr, err := analyze(t, "-f", scenarioLog, "--serviceaccount", "shop:web", "--user", "erin@example.com", "-o", "table")
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 3)
 	assert.Contains(t, lines[1], "web")
 	assert.Contains(t, lines[2], "erin@example.com")
+	assert.NotContains(t, stderr, "warning")
+
+	// The form get and explain take works too; a subject not in the log is named.
+	out, stderr, err = analyze(t, "-f", scenarioLog, "--serviceaccount", "shop/web", "--serviceaccount", "shop:webb", "-o", "table")
+	require.NoError(t, err)
+	assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 2)
+	assert.Contains(t, stderr, "audicia: warning: no request of ServiceAccount shop/webb was counted")
 
 	out, _, err = analyze(t, "-f", scenarioLog, "--group", "developers", "-o", "table")
 	require.NoError(t, err)
@@ -314,7 +321,7 @@ func TestSelectionAndOutDir(t *testing.T) {
 	assert.Contains(t, out, "developers")
 
 	dir := filepath.Join(t.TempDir(), "rbac")
-	_, stderr, err := analyze(t, "-f", scenarioLog, "--out-dir", dir)
+	_, stderr, err = analyze(t, "-f", scenarioLog, "--out-dir", dir)
 	require.NoError(t, err)
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	require.NoError(t, err)
@@ -339,7 +346,7 @@ func TestErrorsNameTheProblem(t *testing.T) {
 		"bad knob":           {[]string{"-f", scenarioLog, "--scope-mode", "Galaxy"}, "--scope-mode must be one of"},
 		"bad filter regex":   {[]string{"-f", scenarioLog, "--filter", "Deny:user=ok", "--filter", "Deny:namespace=(x"}, "filters[1].namespace: invalid regular expression"},
 		"bad filter syntax":  {[]string{"-f", scenarioLog, "--filter", "Drop:user=x"}, "expected Allow:FIELD=REGEX"},
-		"bad sa":             {[]string{"-f", scenarioLog, "--serviceaccount", "web"}, "expected NAMESPACE:NAME"},
+		"bad sa":             {[]string{"-f", scenarioLog, "--serviceaccount", "web"}, "expected NAMESPACE:NAME or NAMESPACE/NAME"},
 		"bad source":         {[]string{"-f", scenarioLog, "--source", scenarioLog}, "not an AudiciaSource"},
 		"out-dir as a table": {[]string{"-f", scenarioLog, "--out-dir", t.TempDir(), "-o", "table"}, "cannot be combined with --output table"},
 		"no subjects":        {[]string{"-f", scenarioLog, "--max-subjects", "0"}, "--max-subjects must be at least 1, not 0"},
