@@ -87,6 +87,12 @@ func (ca *testCA) clientCert(t testing.TB, cn string, dns ...string) issued {
 
 func (ca *testCA) issue(t testing.TB, cn string, dns []string, ips []net.IP, usage x509.ExtKeyUsage) issued {
 	t.Helper()
+	return ca.issueFor(t, cn, dns, ips, usage, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// issueFor issues a certificate valid from notBefore to notAfter.
+func (ca *testCA) issueFor(t testing.TB, cn string, dns []string, ips []net.IP, usage x509.ExtKeyUsage, notBefore, notAfter time.Time) issued {
+	t.Helper()
 	key := newKey(t)
 	serial := newSerial(t)
 	tmpl := &x509.Certificate{
@@ -94,8 +100,8 @@ func (ca *testCA) issue(t testing.TB, cn string, dns []string, ips []net.IP, usa
 		Subject:      pkix.Name{CommonName: cn},
 		DNSNames:     dns,
 		IPAddresses:  ips,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}

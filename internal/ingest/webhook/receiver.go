@@ -219,9 +219,11 @@ func (r *Receiver) Stats() Stats {
 func (r *Receiver) Start(ctx context.Context) error {
 	logger := ctrl.LoggerFrom(ctx).WithValues("source", r.opts.Source)
 	r.log.Store(&logger)
-	if r.tls.Load().cert == nil {
+	cert := r.tls.Load().cert
+	if cert == nil {
 		return ErrNoServingCertificate
 	}
+	r.warnIfOutsideValidity(cert)
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("webhook receiver already started")
 	}

@@ -3,15 +3,20 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 
 	"github.com/audicia/audicia/internal/audit"
 	"github.com/audicia/audicia/internal/ingest/webhook"
@@ -444,6 +449,42 @@ func TestStartNeedsServingCertificate(t *testing.T) {
 	}
 	if r.Addr() != nil {
 		t.Fatalf("listening without a certificate on %s", r.Addr())
+	}
+}
+
+// TestExpiredCertificateAtStartIsLogged checks that a certificate set
+// before Start, as at every start of a source, is held to its dates once
+// there is a logger to say so.
+func TestExpiredCertificateAtStartIsLogged(t *testing.T) {
+	r, err := webhook.New(webhook.Options{Addr: "127.0.0.1:0"}, func([]audit.Event) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := newCA(t, "serving-ca")
+	expired := ca.issueFor(t, "audicia-webhook", []string{"localhost"}, nil, x509.ExtKeyUsageServerAuth,
+		time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	if err := r.SetServingCertificate(expired.certPEM, expired.keyPEM); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var logged []string
+	logger := funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, args)
+	}, funcr.Options{})
+	ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), logger))
+	done := make(chan error, 1)
+	go func() { done <- r.Start(ctx) }()
+	<-r.Ready()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(strings.Join(logged, "\n"), "outside its validity period") {
+		t.Fatalf("nothing logged of the expired certificate; logged: %q", logged)
 	}
 }
 

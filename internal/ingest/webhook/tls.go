@@ -65,11 +65,18 @@ func (r *Receiver) SetServingCertificate(certPEM, keyPEM []byte) error {
 	next.cert = &cert
 	next.build()
 	r.tls.Store(&next)
+	r.warnIfOutsideValidity(&cert)
+	return nil
+}
+
+// warnIfOutsideValidity logs a certificate clients will refuse for its
+// dates. A certificate set before Start is checked again by Start, which
+// brings the logger.
+func (r *Receiver) warnIfOutsideValidity(cert *tls.Certificate) {
 	if now := time.Now(); now.After(cert.Leaf.NotAfter) || now.Before(cert.Leaf.NotBefore) {
 		r.logger().Info("webhook serving certificate is outside its validity period; clients will refuse it",
 			"notBefore", cert.Leaf.NotBefore, "notAfter", cert.Leaf.NotAfter)
 	}
-	return nil
 }
 
 // SetClientCA sets the CA bundle that signs the clients' certificates. Empty
