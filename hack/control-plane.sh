@@ -32,7 +32,18 @@ if have_all; then
 fi
 
 mkdir -p "$ASSETS"
-work="$(mktemp -d)"
+# One build at a time per cache; a second caller waits and finds the binaries.
+if command -v flock >/dev/null; then
+  exec 9>"$ASSETS/.lock"
+  flock 9
+  if have_all; then
+    echo "$ASSETS"
+    exit 0
+  fi
+fi
+# Binaries are built beside the cache and renamed into it, so that an
+# interrupted build never leaves a partial binary that looks finished.
+work="$(mktemp -d "$ASSETS/.build-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 build_kubernetes() {
@@ -62,7 +73,8 @@ build_kubernetes() {
   done
   log "building kube-apiserver and kubectl ${KUBE_VERSION} (first run: 6-12 minutes)"
   (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ldflags" \
-    -o "$ASSETS/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+    -o "$work/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+  mv "$work/kube-apiserver" "$work/kubectl" "$ASSETS/"
 }
 
 build_etcd() {
@@ -71,7 +83,8 @@ build_etcd() {
   printf 'module audicia.local/etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$dir/go.mod"
   log "building etcd ${ETCD_VERSION}"
   (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" \
-    -o "$ASSETS/etcd" go.etcd.io/etcd/server/v3)
+    -o "$work/etcd" go.etcd.io/etcd/server/v3)
+  mv "$work/etcd" "$ASSETS/etcd"
 }
 
 [[ -x "$ASSETS/etcd" ]] || build_etcd

@@ -183,7 +183,9 @@ type BindingReference struct {
 // (API group, resource, verb, scope), so breadth counts: cluster-admin used
 // for one `get pods` scores near 0.
 type Compliance struct {
-	// score is 100 × used / granted, rounded down.
+	// score is 100 × used / granted, rounded down. A subject granted nothing
+	// beyond the baseline scores 100: it holds nothing in excess, and what it
+	// lacks shows in uncovered and in drift.missing instead.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	Score int32 `json:"score"`
