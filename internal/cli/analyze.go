@@ -255,6 +255,9 @@ func (o *analyzeOptions) pipelineOptions() (pipeline.Options, error) {
 		if err != nil {
 			return opts, err
 		}
+		if err := pipeline.CheckFilter(r); err != nil {
+			return opts, fmt.Errorf("--filter %q: %w", s, err)
+		}
 		opts.Filters = append(opts.Filters, r)
 	}
 	return opts, nil

@@ -344,7 +344,7 @@ func TestErrorsNameTheProblem(t *testing.T) {
 		"no file":            {nil, `"filename" not set`},
 		"bad output":         {[]string{"-f", scenarioLog, "-o", "xml"}, "--output must be yaml, json or table"},
 		"bad knob":           {[]string{"-f", scenarioLog, "--scope-mode", "Galaxy"}, "--scope-mode must be one of"},
-		"bad filter regex":   {[]string{"-f", scenarioLog, "--filter", "Deny:user=ok", "--filter", "Deny:namespace=(x"}, "filters[1].namespace: invalid regular expression"},
+		"bad filter regex":   {[]string{"-f", scenarioLog, "--filter", "Deny:user=ok", "--filter", "Deny:namespace=(x"}, `--filter "Deny:namespace=(x": namespace: invalid regular expression`},
 		"bad filter syntax":  {[]string{"-f", scenarioLog, "--filter", "Drop:user=x"}, "expected Allow:FIELD=REGEX"},
 		"bad sa":             {[]string{"-f", scenarioLog, "--serviceaccount", "web"}, "expected NAMESPACE:NAME or NAMESPACE/NAME"},
 		"bad source":         {[]string{"-f", scenarioLog, "--source", scenarioLog}, "not an AudiciaSource"},

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -21,40 +22,62 @@ type filterChain []filterRule
 func compileFilters(rules []v1alpha1.FilterRule) (filterChain, error) {
 	chain := make(filterChain, 0, len(rules))
 	for i, r := range rules {
-		var err error
-		compile := func(field, expr string) *regexp.Regexp {
-			if expr == "" || err != nil {
-				return nil
-			}
-			re, cerr := regexp.Compile(`^(?:` + expr + `)$`)
-			if cerr != nil {
-				err = fmt.Errorf("filters[%d].%s: invalid regular expression %q: %w", i, field, expr, cerr)
-			}
-			return re
-		}
-		c := filterRule{
-			user:      compile("user", r.User),
-			group:     compile("group", r.Group),
-			namespace: compile("namespace", r.Namespace),
-			verb:      compile("verb", r.Verb),
-			resource:  compile("resource", r.Resource),
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch r.Action {
-		case v1alpha1.FilterActionAllow:
-			c.allow = true
-		case v1alpha1.FilterActionDeny:
-		default:
-			return nil, fmt.Errorf("filters[%d].action: must be %q or %q, not %q", i, v1alpha1.FilterActionAllow, v1alpha1.FilterActionDeny, r.Action)
-		}
-		if c.user == nil && c.group == nil && c.namespace == nil && c.verb == nil && c.resource == nil {
-			return nil, fmt.Errorf("filters[%d]: needs at least one of user, group, namespace, verb or resource", i)
+		c, field, err := compileFilter(r)
+		switch {
+		case err != nil && field != "":
+			return nil, fmt.Errorf("filters[%d].%s: %w", i, field, err)
+		case err != nil:
+			return nil, fmt.Errorf("filters[%d]: %w", i, err)
 		}
 		chain = append(chain, c)
 	}
 	return chain, nil
+}
+
+// CheckFilter reports what is wrong with one filter rule, naming the field
+// (`user: invalid regular expression ...`); nil when it compiles.
+func CheckFilter(r v1alpha1.FilterRule) error {
+	_, field, err := compileFilter(r)
+	if err != nil && field != "" {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	return err
+}
+
+// compileFilter compiles one rule; on error, field names the field at
+// fault, or is empty when the rule as a whole is.
+func compileFilter(r v1alpha1.FilterRule) (c filterRule, field string, err error) {
+	compile := func(name, expr string) *regexp.Regexp {
+		if expr == "" || err != nil {
+			return nil
+		}
+		re, cerr := regexp.Compile(`^(?:` + expr + `)$`)
+		if cerr != nil {
+			field, err = name, fmt.Errorf("invalid regular expression %q: %w", expr, cerr)
+		}
+		return re
+	}
+	c = filterRule{
+		user:      compile("user", r.User),
+		group:     compile("group", r.Group),
+		namespace: compile("namespace", r.Namespace),
+		verb:      compile("verb", r.Verb),
+		resource:  compile("resource", r.Resource),
+	}
+	if err != nil {
+		return c, field, err
+	}
+	switch r.Action {
+	case v1alpha1.FilterActionAllow:
+		c.allow = true
+	case v1alpha1.FilterActionDeny:
+	default:
+		return c, "action", fmt.Errorf("must be %q or %q, not %q", v1alpha1.FilterActionAllow, v1alpha1.FilterActionDeny, r.Action)
+	}
+	if c.user == nil && c.group == nil && c.namespace == nil && c.verb == nil && c.resource == nil {
+		return c, "", errors.New("needs at least one of user, group, namespace, verb or resource")
+	}
+	return c, "", nil
 }
 
 // allows applies the chain to a request for the atom; no match keeps it.
