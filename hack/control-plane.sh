@@ -22,7 +22,7 @@ log() { echo "control-plane: $*" >&2; }
 
 have_all() {
   for bin in kube-apiserver kubectl etcd; do
-    [[ -x "$ASSETS/$bin" ]] || return 1
+    [[ -f "$ASSETS/$bin" && -x "$ASSETS/$bin" ]] || return 1
   done
 }
 
@@ -50,7 +50,7 @@ build_kubernetes() {
   # k8s.io/kubernetes replaces its staging modules with ./staging paths, which the
   # proxy's zip does not resolve from outside; a wrapper module that points each of
   # them at its published version builds the commands unchanged.
-  local dir="$work/kubernetes"
+  local dir="$work/src/kubernetes"
   mkdir -p "$dir"
   local gomod
   gomod="$("$GO" mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
@@ -73,22 +73,23 @@ build_kubernetes() {
   done
   log "building kube-apiserver and kubectl ${KUBE_VERSION} (first run: 6-12 minutes)"
   (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ldflags" \
-    -o "$work/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
-  mv "$work/kube-apiserver" "$work/kubectl" "$ASSETS/"
+    -o "$work/bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+  mv "$work/bin/kube-apiserver" "$work/bin/kubectl" "$ASSETS/"
 }
 
 build_etcd() {
-  local dir="$work/etcd"
+  local dir="$work/src/etcd"
   mkdir -p "$dir"
   printf 'module audicia.local/etcd\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$dir/go.mod"
   log "building etcd ${ETCD_VERSION}"
   (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" \
-    -o "$work/etcd" go.etcd.io/etcd/server/v3)
-  mv "$work/etcd" "$ASSETS/etcd"
+    -o "$work/bin/etcd" go.etcd.io/etcd/server/v3)
+  mv "$work/bin/etcd" "$ASSETS/etcd"
 }
 
-[[ -x "$ASSETS/etcd" ]] || build_etcd
-[[ -x "$ASSETS/kube-apiserver" && -x "$ASSETS/kubectl" ]] || build_kubernetes
+mkdir -p "$work/bin"
+[[ -f "$ASSETS/etcd" ]] || build_etcd
+[[ -f "$ASSETS/kube-apiserver" && -f "$ASSETS/kubectl" ]] || build_kubernetes
 
 have_all || { log "build finished but binaries are missing in $ASSETS"; exit 1; }
 log "ready in $ASSETS"
