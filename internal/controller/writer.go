@@ -131,6 +131,11 @@ func (w *reportWriter) flush(ctx context.Context, p *pipeline.Pipeline, covered 
 // holds: retention dropped every rule they had, and a report left in place
 // would go on suggesting them.
 func (w *reportWriter) deleteForgotten(ctx context.Context, p *pipeline.Pipeline) []error {
+	for s := range w.homeless {
+		if !p.Tracks(s) {
+			delete(w.homeless, s)
+		}
+	}
 	var errs []error
 	for s, wr := range w.written {
 		if p.Tracks(s) {
