@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -74,6 +75,8 @@ type runner struct {
 
 	mu     sync.Mutex
 	health runnerHealth
+	// abandoned skips the final flush (see abandon).
+	abandoned atomic.Bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -154,6 +157,13 @@ func (r *runner) stop() {
 	<-r.done
 }
 
+// abandon ends the runner without a final flush and waits for it: its
+// source is gone, and its reports go with it.
+func (r *runner) abandon() {
+	r.abandoned.Store(true)
+	r.stop()
+}
+
 func (r *runner) snapshot() runnerHealth {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -226,6 +236,9 @@ func (r *runner) run(ctx context.Context) {
 			stopIngest()
 			if ingesting {
 				<-ingestDone
+			}
+			if r.abandoned.Load() {
+				return
 			}
 			r.drain(batches)
 			// The manager is stopping: the last flush gets a little time of its own.

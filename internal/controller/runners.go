@@ -139,13 +139,26 @@ func (rs *Runners) rbacChanged() {
 
 // stop stops the source's runner, if it has one, after a final flush.
 func (rs *Runners) stop(name string) {
-	rs.mu.Lock()
-	r := rs.runners[name]
-	delete(rs.runners, name)
-	rs.mu.Unlock()
-	if r != nil {
+	if r := rs.remove(name); r != nil {
 		r.stop()
 	}
+}
+
+// abandon stops the runner of a deleted source, if it has one, without a
+// final flush: writing its reports and status now would only recreate what
+// the garbage collector is deleting.
+func (rs *Runners) abandon(name string) {
+	if r := rs.remove(name); r != nil {
+		r.abandon()
+	}
+}
+
+func (rs *Runners) remove(name string) *runner {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := rs.runners[name]
+	delete(rs.runners, name)
+	return r
 }
 
 // ReadyCheck is a readiness check: a leader is ready once every runner has

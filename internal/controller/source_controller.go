@@ -52,14 +52,14 @@ func (r *AudiciaSourceReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	src := &v1alpha1.AudiciaSource{}
 	if err := r.Get(ctx, req.NamespacedName, src); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.Runners.stop(req.Name)
+			r.Runners.abandon(req.Name)
 			metrics.DeleteSource(req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
 	if !src.DeletionTimestamp.IsZero() {
-		r.Runners.stop(src.Name)
+		r.Runners.abandon(src.Name)
 		return ctrl.Result{}, nil
 	}
 

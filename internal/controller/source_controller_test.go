@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/audicia/audicia/api/v1alpha1"
 	"github.com/audicia/audicia/internal/audit"
+	"github.com/audicia/audicia/internal/metrics"
 	"github.com/audicia/audicia/internal/pipeline"
 	"github.com/audicia/audicia/internal/testutil"
 )
@@ -435,4 +438,46 @@ func TestLostCheckpointIsReported(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestDeletedSourceWritesNothingMore checks that a deleted source's runner
+// stops without the final flush a restart makes: its pending counts would
+// only rewrite reports the garbage collector is deleting.
+func TestDeletedSourceWritesNothingMore(t *testing.T) {
+	log := readLog(t, scenarioLog)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	require.NoError(t, os.WriteFile(path, log, 0o600))
+	op := startOperatorFlushingCountsEvery(t, time.Hour)
+	src := createSource(t, fileSource("deleted", path))
+	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+
+	// The log again with new audit IDs: counts alone change, and wait for
+	// the counter flush an hour away.
+	again := regexp.MustCompile(`"auditID":"[0-9a-f]`).ReplaceAllFunc(log, func(id []byte) []byte {
+		first := &id[len(id)-1]
+		*first = map[bool]byte{true: 'e', false: 'f'}[*first == 'f']
+		return id
+	})
+	received := func() float64 {
+		var m dto.Metric
+		require.NoError(t, metrics.EventsReceived.WithLabelValues(src.Name).Write(&m))
+		return m.GetCounter().GetValue()
+	}
+	before := received()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Write(again)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	eventually(t, 20*time.Second, func() error {
+		if received() < before+float64(bytes.Count(log, []byte("\n"))) {
+			return fmt.Errorf("%v events received, want %d more than %v", received(), bytes.Count(log, []byte("\n")), before)
+		}
+		return nil
+	})
+
+	writes := op.writes.n.Load()
+	require.NoError(t, k8sClient.Delete(t.Context(), src))
+	time.Sleep(3 * time.Second)
+	assert.Equal(t, writes, op.writes.n.Load(), "writes after the source was deleted")
 }

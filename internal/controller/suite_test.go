@@ -117,6 +117,13 @@ type operator struct {
 // startOperator runs the controllers until the test ends or stop is called.
 func startOperator(t *testing.T) *operator {
 	t.Helper()
+	return startOperatorFlushingCountsEvery(t, 2*time.Second)
+}
+
+// startOperatorFlushingCountsEvery is startOperator with reports whose counts
+// alone changed written every interval.
+func startOperatorFlushingCountsEvery(t *testing.T, interval time.Duration) *operator {
+	t.Helper()
 	writes := &writeCounter{}
 	cfg := rest.CopyConfig(operatorConfig)
 	cfg.WrapTransport = writes.wrap
@@ -129,7 +136,7 @@ func startOperator(t *testing.T) *operator {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	require.NoError(t, err)
-	require.NoError(t, Setup(t.Context(), mgr, Options{Namespace: operatorNamespace, CounterFlushInterval: 2 * time.Second}))
+	require.NoError(t, Setup(t.Context(), mgr, Options{Namespace: operatorNamespace, CounterFlushInterval: interval}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
