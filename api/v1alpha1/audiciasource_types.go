@@ -378,6 +378,11 @@ type SourceCounters struct {
 	Processed int64 `json:"processed"`
 	// filtered counts the requests dropped by filters or ignoreSystemUsers.
 	Filtered int64 `json:"filtered"`
+	// refused counts the requests refused before authorization, as when a
+	// user may not impersonate whom it named: attempts to look into, not
+	// permissions the user needs.
+	// +optional
+	Refused int64 `json:"refused,omitempty"`
 	// malformed counts lines or events that could not be decoded, or whose
 	// verb RBAC cannot express.
 	Malformed int64 `json:"malformed"`

@@ -508,7 +508,7 @@ func splitServiceAccount(s string) (namespace, name string, ok bool) {
 func printSummary(w io.Writer, read readSummary, c pipeline.Counters, subjects, shown int) {
 	fmt.Fprintf(w, "audicia: read %d lines (%.1f MB) from %d file(s): %d events, %d malformed, %d oversized\n",
 		read.Lines, float64(read.StreamStats.Bytes)/1e6, read.files, read.Events, read.Malformed+c.Malformed, read.Oversized)
-	fmt.Fprintf(w, "audicia: %d requests counted; skipped %d RequestReceived or unknown-stage events, %d repeated stages, %d unauthenticated, %d filtered, %d dropped by limits\n",
-		c.Processed, c.Skipped, c.Duplicates, c.Unauthenticated, c.Filtered, c.Dropped)
+	fmt.Fprintf(w, "audicia: %d requests counted; skipped %d RequestReceived or unknown-stage events, %d repeated stages, %d unauthenticated, %d refused before authorization, %d filtered, %d dropped by limits\n",
+		c.Processed, c.Skipped, c.Duplicates, c.Unauthenticated, c.Refused, c.Filtered, c.Dropped)
 	fmt.Fprintf(w, "audicia: %d subjects seen, %d shown\n", subjects, shown)
 }

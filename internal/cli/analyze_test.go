@@ -71,7 +71,8 @@ var migrated = map[[2]string]string{
 }
 
 // requestsOf lists every request of the log that holds a permission: counted
-// once, not a 401, not a system component (ignored by default).
+// once, not a 401 nor refused before authorization, not a system component
+// (ignored by default).
 func requestsOf(t *testing.T, path string) []observedRequest {
 	t.Helper()
 	f, err := os.Open(path)
@@ -94,6 +95,9 @@ func requestsOf(t *testing.T, path string) []observedRequest {
 		}
 		if u.Username == "" || (e.ResponseStatus != nil && e.ResponseStatus.Code == 401) {
 			continue
+		}
+		if e.ResponseStatus != nil && e.ResponseStatus.Code == 403 && e.Annotations["authorization.k8s.io/decision"] == "" {
+			continue // refused before authorization: a failed impersonation
 		}
 		subject := v1alpha1.Subject{Kind: v1alpha1.SubjectKindUser, Name: u.Username}
 		if parts := strings.Split(u.Username, ":"); len(parts) == 4 && parts[0] == "system" && parts[1] == "serviceaccount" {

@@ -357,6 +357,7 @@ func (r *runner) counters() v1alpha1.SourceCounters {
 		Received:  r.base.Received + c.Received,
 		Processed: r.base.Processed + c.Processed,
 		Filtered:  r.base.Filtered + c.Filtered,
+		Refused:   r.base.Refused + c.Refused,
 		Malformed: r.base.Malformed + c.Malformed + r.malformed + r.ingest.undecodable(),
 		Dropped:   r.base.Dropped + c.Dropped,
 	}

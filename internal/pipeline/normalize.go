@@ -57,7 +57,16 @@ var deprecatedGroups = map[[2]string]string{
 
 // denied reports whether the authorizer denied the request.
 func denied(ev *audit.Event) bool {
-	return ev.Decision == audit.DecisionForbid || (ev.Decision == audit.DecisionUnknown && ev.Code == 403)
+	return ev.Decision == audit.DecisionForbid
+}
+
+// refusedBeforeAuthorization reports a 403 without the authorizer's
+// decision. kube-apiserver records the decision of every request its
+// authorizer judges; such a 403 comes from a filter before it, the
+// impersonation filter above all (a user that may not impersonate the user
+// it names is refused with the verb and resource of the request it wrapped).
+func refusedBeforeAuthorization(ev *audit.Event) bool {
+	return ev.Code == 403 && ev.Decision == audit.DecisionUnknown
 }
 
 // atomOf is the permission an event exercised, its object's name aside.

@@ -54,6 +54,11 @@ type Counters struct {
 	// Unauthenticated counts requests that failed authentication (401) or
 	// carry no user: they hold no permission to learn.
 	Unauthenticated int64
+	// Refused counts requests refused before authorization: a 403 the
+	// authorizer never decided, as when the user may not impersonate whom
+	// it asked to. The request's permission is not the user's need, and the
+	// event does not say whom it tried to impersonate.
+	Refused int64
 	// Filtered counts requests dropped by the filters or ignoreSystemUsers.
 	Filtered int64
 	// Malformed counts events with a verb or target RBAC cannot express.
@@ -148,6 +153,10 @@ func (p *Pipeline) Observe(ev *audit.Event) {
 	user := ev.ActingUser()
 	if ev.Code == 401 || user.Username == "" {
 		p.counters.Unauthenticated++
+		return
+	}
+	if refusedBeforeAuthorization(ev) {
+		p.counters.Refused++
 		return
 	}
 	id := p.identity(user.Username)

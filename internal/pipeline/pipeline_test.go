@@ -78,7 +78,7 @@ func TestScenarioLog(t *testing.T) {
 
 	c := p.Counters()
 	assert.Equal(t, int64(len(events)), c.Received)
-	assert.Equal(t, c.Received, c.Processed+c.Skipped+c.Duplicates+c.Unauthenticated+c.Filtered+c.Malformed+c.Dropped, "every event lands in one counter")
+	assert.Equal(t, c.Received, c.Processed+c.Skipped+c.Duplicates+c.Unauthenticated+c.Refused+c.Filtered+c.Malformed+c.Dropped, "every event lands in one counter")
 	assert.Equal(t, int64(70), c.Skipped, "RequestReceived twins are not counted")
 	assert.Equal(t, int64(1), c.Unauthenticated, "the 401 holds no permission")
 	assert.Zero(t, c.Malformed)
@@ -196,15 +196,38 @@ func TestRestoreContinuesCounting(t *testing.T) {
 }
 
 // ev builds an event that reached the given stage.
+// ev is an event as kube-apiserver writes it; a 403 is the authorizer's.
 func ev(id byte, stage audit.Stage, username, verb string, ref *audit.ObjectRef, code int32) audit.Event {
 	e := audit.Event{AuditID: audit.ID{id}, Stage: stage, Verb: verb, User: audit.UserInfo{Username: username}, Code: code,
-		RequestReceivedNanos: int64(id) * int64(time.Second)}
+		RequestReceivedNanos: int64(id) * int64(time.Second), Decision: audit.DecisionAllow}
+	if code == 403 {
+		e.Decision = audit.DecisionForbid
+	}
 	if ref != nil {
 		e.HasObjectRef, e.ObjectRef = true, *ref
 	} else {
 		e.RequestPath = "/healthz"
 	}
 	return e
+}
+
+// TestRefusedImpersonationIsNoNeed checks that a 403 the authorizer never
+// decided, which is how kube-apiserver records a user refused the
+// impersonation it asked for, is counted apart and adds no rule: the
+// request's permission is not what the user lacked.
+func TestRefusedImpersonationIsNoNeed(t *testing.T) {
+	pods := &audit.ObjectRef{Resource: "pods", Namespace: "default"}
+	refused := ev(1, audit.StageResponseComplete, "mallory", "list", pods, 403)
+	refused.Decision = audit.DecisionUnknown
+	denied := ev(2, audit.StageResponseComplete, "mallory", "get", pods, 403)
+	p := run(t, Options{}, []audit.Event{refused, denied})
+
+	c := p.Counters()
+	assert.Equal(t, int64(1), c.Refused)
+	assert.Equal(t, int64(1), c.Processed)
+	r := reportOf(t, p, user("mallory"))
+	require.Len(t, r.Rules, 1)
+	assert.Equal(t, "get", r.Rules[0].Verb, "only the request the authorizer denied is a need")
 }
 
 func TestDedupeCountsEachRequestOnce(t *testing.T) {
@@ -280,10 +303,6 @@ func TestNormalize(t *testing.T) {
 		"a namespace object is cluster-scoped": {
 			event: audit.Event{Verb: "get", HasObjectRef: true, ObjectRef: audit.ObjectRef{Resource: "namespaces", Namespace: "shop", Name: "shop"}},
 			want:  normalized{atom: Atom{Resource: "namespaces", Verb: "get"}, name: "shop"}, ok: true,
-		},
-		"403 without a decision is denied": {
-			event: audit.Event{Verb: "get", HasObjectRef: true, ObjectRef: audit.ObjectRef{Resource: "secrets", Namespace: "a"}, Code: 403},
-			want:  normalized{atom: Atom{Resource: "secrets", Namespace: "a", Verb: "get"}, denied: true}, ok: true,
 		},
 		"403 after an allow decision is an admission refusal, not RBAC": {
 			event: audit.Event{Verb: "create", HasObjectRef: true, ObjectRef: audit.ObjectRef{Resource: "pods", Namespace: "a"}, Code: 403, Decision: audit.DecisionAllow},

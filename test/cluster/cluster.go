@@ -277,6 +277,16 @@ func (c *Cluster) WebhookSpec() *v1alpha1.WebhookSource {
 // ServiceAccount creates a ServiceAccount and returns a client that acts as
 // it, with a token from the TokenRequest API and no client-side throttling.
 func (c *Cluster) ServiceAccount(ctx context.Context, namespace, name string) (kubernetes.Interface, error) {
+	cfg, err := c.ServiceAccountConfig(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+// ServiceAccountConfig creates a ServiceAccount and returns the client
+// configuration of ServiceAccount.
+func (c *Cluster) ServiceAccountConfig(ctx context.Context, namespace, name string) (*rest.Config, error) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := c.Kube.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		return nil, err
@@ -290,7 +300,7 @@ func (c *Cluster) ServiceAccount(ctx context.Context, namespace, name string) (k
 	cfg := rest.AnonymousClientConfig(c.Config)
 	cfg.BearerToken = token.Status.Token
 	cfg.QPS, cfg.Burst = -1, 0
-	return kubernetes.NewForConfig(cfg)
+	return cfg, nil
 }
 
 // User returns a client that acts as the named user, with no groups beyond

@@ -290,3 +290,46 @@ func operatorWrites(t *testing.T, offset int64) []string {
 	require.NoError(t, scanner.Err())
 	return writes
 }
+
+// TestRefusedImpersonationIsNoNeed checks, against what kube-apiserver
+// really records, that a ServiceAccount refused the impersonation it asked
+// for gets no rule for the request it wrapped: the sources count it as
+// refused, and suggest only what the authorizer itself denied.
+func TestRefusedImpersonationIsNoNeed(t *testing.T) {
+	ctx := t.Context()
+	cfg, err := local.ServiceAccountConfig(ctx, namespace, "impostor")
+	require.NoError(t, err)
+	own, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	cfg.Impersonate.UserName = "victim"
+	asVictim, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+
+	_, err = asVictim.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	require.True(t, apierrors.IsForbidden(err), "impersonation without permission: %v", err)
+	_, err = own.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{})
+	require.True(t, apierrors.IsForbidden(err), "list secrets without permission: %v", err)
+
+	for _, source := range []string{fileSource, webhookSource} {
+		waitFor(t, 15*time.Second, func() error {
+			r := reportOf(t, source, "impostor")
+			if r == nil || !hasRule(r, "secrets", "list", true) {
+				return fmt.Errorf("%s: no report with the denied list secrets yet: %+v", source, r)
+			}
+			if len(r.Status.ObservedRules) != 1 {
+				return fmt.Errorf("%s: rules %+v, want only list secrets", source, r.Status.ObservedRules)
+			}
+			return nil
+		})
+		waitFor(t, 2*counterFlush+5*time.Second, func() error {
+			src := &v1alpha1.AudiciaSource{}
+			if err := local.Client.Get(ctx, client.ObjectKey{Name: source}, src); err != nil {
+				return err
+			}
+			if src.Status.Counters.Refused < 1 {
+				return fmt.Errorf("%s: counters %+v count no refused request", source, src.Status.Counters)
+			}
+			return nil
+		})
+	}
+}
