@@ -451,7 +451,11 @@ func TestDeletedSourceWritesNothingMore(t *testing.T) {
 	// the counter flush an hour away.
 	again := regexp.MustCompile(`"auditID":"[0-9a-f]`).ReplaceAllFunc(log, func(id []byte) []byte {
 		first := &id[len(id)-1]
-		*first = map[bool]byte{true: 'e', false: 'f'}[*first == 'f']
+		if *first == 'f' {
+			*first = 'e'
+		} else {
+			*first = 'f'
+		}
 		return id
 	})
 	received := func() float64 {
