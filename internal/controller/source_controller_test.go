@@ -29,6 +29,14 @@ import (
 
 const scenarioLog = "../../../shared/testdata/kube-apiserver-v1.34-scenario.audit.log"
 
+// writeLog writes an audit log into a directory of the test's and returns its path.
+func writeLog(t *testing.T, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.log")
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	return path
+}
+
 func readLog(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -161,9 +169,8 @@ func conditionSays(src *v1alpha1.AudiciaSource, typ string, status metav1.Condit
 // starts the operator and a file source on it, and waits for the reports.
 func startWithPartOfTheLog(t *testing.T, name string, part int) (log []byte, cut int, path string, op *operator, src *v1alpha1.AudiciaSource) {
 	log = readLog(t, scenarioLog)
-	path = filepath.Join(t.TempDir(), "audit.log")
 	cut = bytes.LastIndexByte(log[:len(log)/part], '\n') + 1
-	require.NoError(t, os.WriteFile(path, log[:cut], 0o600))
+	path = writeLog(t, log[:cut])
 	op = startOperator(t)
 	src = createSource(t, fileSource(name, path))
 	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log[:cut])) })
@@ -221,8 +228,7 @@ func TestFileSourceReportsWhatTheLogHolds(t *testing.T) {
 
 func TestSpecChangeRestartsThePipelineAndKeepsCounts(t *testing.T) {
 	log := readLog(t, scenarioLog)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	require.NoError(t, os.WriteFile(path, log, 0o600))
+	path := writeLog(t, log)
 	startOperator(t)
 	src := createSource(t, fileSource("spec-change", path))
 	want := offline(t, &src.Spec, log)
@@ -356,8 +362,7 @@ func TestReportsChangedBehindTheOperatorsBackAreWrittenOver(t *testing.T) {
 // gets its report once the namespace exists.
 func TestReportsWaitForTheirNamespace(t *testing.T) {
 	log := bytes.ReplaceAll(readLog(t, scenarioLog), []byte("system:serviceaccount:billing:worker"), []byte("system:serviceaccount:later:worker"))
-	path := filepath.Join(t.TempDir(), "audit.log")
-	require.NoError(t, os.WriteFile(path, log, 0o600))
+	path := writeLog(t, log)
 	startOperator(t)
 	src := createSource(t, fileSource("homeless", path))
 	whole := offline(t, &src.Spec, log)
@@ -394,12 +399,7 @@ func TestReportsWaitForTheirNamespace(t *testing.T) {
 // all expired loses its report instead of leaving one that goes on
 // suggesting them.
 func TestRetentionDeletesTheReportsItEmpties(t *testing.T) {
-	log := readLog(t, scenarioLog)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	require.NoError(t, os.WriteFile(path, log, 0o600))
-	startOperator(t)
-	src := createSource(t, fileSource("retention", path))
-	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
+	_, _, _, _, src := startWithPartOfTheLog(t, "retention", 1)
 
 	// Every request of the log is older than a minute.
 	current := getSource(t, src.Name)
@@ -441,8 +441,7 @@ func TestLostCheckpointIsReported(t *testing.T) {
 // only rewrite reports the garbage collector is deleting.
 func TestDeletedSourceWritesNothingMore(t *testing.T) {
 	log := readLog(t, scenarioLog)
-	path := filepath.Join(t.TempDir(), "audit.log")
-	require.NoError(t, os.WriteFile(path, log, 0o600))
+	path := writeLog(t, log)
 	op := startOperatorFlushingCountsEvery(t, time.Hour)
 	src := createSource(t, fileSource("deleted", path))
 	eventually(t, 20*time.Second, func() error { return reportsMatch(t, src.Name, offline(t, &src.Spec, log)) })
